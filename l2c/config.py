@@ -1,0 +1,41 @@
+"""Paths, schema names and environment settings: one place for each.
+
+Everything that reads the DuckDB path, the dbt project location or a schema
+name imports it from here, so the Dagster resources, the CLI and dbt's
+``profiles.yml`` (which reads the same ``L2C_DUCKDB_PATH``) always agree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: The repository root (where pyproject.toml, dbt_project/ and data/ live).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DATA_DIR = PROJECT_ROOT / "data"
+
+DUCKDB_PATH_ENV = "L2C_DUCKDB_PATH"
+DEFAULT_DUCKDB_PATH = DATA_DIR / "l2c.duckdb"
+
+#: DuckDB schemas: raw extraction, dbt marts (what BI reads), analysis outputs.
+RAW_SCHEMA = "raw_salesforce"
+IMPORT_SCHEMA = "raw_import"
+MARTS_SCHEMA = "l2c"
+ANALYSIS_SCHEMA = "l2c_analysis"
+
+#: Sync metadata columns the extractor adds to every raw table.
+SYNCED_AT_COLUMN = "_l2c_synced_at"
+RUN_ID_COLUMN = "_l2c_run_id"
+#: Per-object sync state (watermark, mode, counts) lives in this raw table.
+SYNC_STATE_TABLE = "_l2c_sync_state"
+
+
+def duckdb_path(explicit: str | os.PathLike | None = None) -> Path:
+    """The DuckDB file to use: an explicit path, else ``$L2C_DUCKDB_PATH``, else ``data/l2c.duckdb``."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(DUCKDB_PATH_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return DEFAULT_DUCKDB_PATH
