@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test ui install install-dev lint bench clean
+.PHONY: demo test ui install install-dev system-deps lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,16 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/l2c demo
 
-test: install-dev
+# The report test renders in Debian's headless Chromium; install it when we can (root + apt).
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the report test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not found and not root: the browser test of the report will be skipped"; fi; \
+	fi
+
+test: install-dev system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ui: install
