@@ -1,0 +1,1 @@
+"""Package data: reference process models (happy_path.bpmn)."""

@@ -1,0 +1,1 @@
+"""Package data: the default conformance rules (default_rules.yaml)."""
