@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -668,16 +669,17 @@ def fitness(
     traces = Pm4pyLog([Trace([Event({"concept:name": a}) for a in acts])
                        for acts in sequences.get_column("activities").to_list()])
     params = {"show_progress_bar": False}
-    if method == "alignments":
-        from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
+    with warnings.catch_warnings():
+        # pm4py's LP code uses numpy.matrix, which warns once per trace.
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        if method == "alignments":
+            from pm4py.algo.conformance.alignments.petri_net import algorithm as alignments
 
-        results = alignments.apply(traces, net, initial, final, parameters=params)
-        per_variant = _alignment_figures(results)
-    else:
-        from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
+            per_variant = _alignment_figures(alignments.apply(traces, net, initial, final, parameters=params))
+        else:
+            from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
 
-        results = token_replay.apply(traces, net, initial, final, parameters=params)
-        per_variant = _token_replay_figures(results)
+            per_variant = _token_replay_figures(token_replay.apply(traces, net, initial, final, parameters=params))
     variants = pl.concat([sequences, per_variant], how="horizontal").sort(["cases", _VARIANT],
                                                                        descending=[True, False])
     return _fitness_result(method, variants, case_variant)
