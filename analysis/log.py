@@ -79,12 +79,18 @@ class EventLog:
     (1, 2)
     """
 
-    __slots__ = ("_cache", "events")
+    __slots__ = ("_cache", "_events")
 
     def __init__(self, events: pl.DataFrame):
-        self.events = events
-        # Per-log memo for derived tables several verbs share (e.g. case sequences).
+        self._events = events
+        # Per-log memo for derived tables several verbs share (case index, variants, ...);
+        # safe because the events never change after construction.
         self._cache: dict[str, Any] = {}
+
+    @property
+    def events(self) -> pl.DataFrame:
+        """The events (read-only: build a new log with :func:`read_event_log` to change them)."""
+        return self._events
 
     @property
     def n_events(self) -> int:
@@ -99,6 +105,29 @@ class EventLog:
         """Columns beyond the canonical ``case_id``/``activity``/``timestamp``/``event_id``/``activity_order``."""
         core = {C.CASE_ID, C.ACTIVITY, C.TIMESTAMP, C.EVENT_ID, C.ACTIVITY_ORDER}
         return [c for c in self.events.columns if c not in core]
+
+    def case_index(self) -> pl.Series:
+        """Per event, the 0-based number of its case in log order (UInt32): a cheap integer group key."""
+        if "case_index" not in self._cache:
+            self._cache["case_index"] = self.events.get_column(C.CASE_ID).rle_id().alias("case_index")
+        return self._cache["case_index"]
+
+    def case_starts(self) -> pl.Series:
+        """Row number of the first event of each case, in log order (one entry per case)."""
+        if "case_starts" not in self._cache:
+            index = self.case_index()
+            first = index.ne_missing(index.shift(1)).fill_null(True) if len(index) else index.cast(pl.Boolean)
+            self._cache["case_starts"] = first.arg_true().alias("case_start")
+        return self._cache["case_starts"]
+
+    def activity_codes(self) -> tuple[pl.Series, list[str]]:
+        """Per event, a small integer code of its activity, and the activity names by code (sorted)."""
+        if "activity_codes" not in self._cache:
+            activity = self.events.get_column(C.ACTIVITY)
+            names = activity.unique().sort().to_list()
+            codes = activity.cast(pl.Enum(names)).to_physical().cast(pl.UInt32).alias("activity_code")
+            self._cache["activity_codes"] = (codes, names)
+        return self._cache["activity_codes"]
 
     def lazy(self) -> pl.LazyFrame:
         return self.events.lazy()
@@ -305,31 +334,29 @@ def _validate(
         raise EventLogError(problems, label)
     df = df.with_columns(parsed.alias(C.TIMESTAMP))
 
-    sort_keys = [C.CASE_ID, C.TIMESTAMP]
     if C.ACTIVITY_ORDER in df.columns:
-        sort_keys.append(C.ACTIVITY_ORDER)
         if not df.schema[C.ACTIVITY_ORDER].is_integer():
             problems += _cast_problems(df, C.ACTIVITY_ORDER, source_name.get(C.ACTIVITY_ORDER, C.ACTIVITY_ORDER))
             if problems:
                 raise EventLogError(problems, label)
-            df = df.with_columns(pl.col(C.ACTIVITY_ORDER).cast(pl.Int64))
+        df = df.with_columns(pl.col(C.ACTIVITY_ORDER).cast(pl.Int64))
     else:
         df = df.with_columns(pl.lit(None, dtype=pl.Int64).alias(C.ACTIVITY_ORDER))
-    if C.EVENT_ID in df.columns:
-        sort_keys.append(C.EVENT_ID)
-    sort_keys.append(_ROW)
+    has_event_id = C.EVENT_ID in df.columns
 
-    if not _is_sorted(df, sort_keys[:-1]):
-        df = df.sort(sort_keys, nulls_last=True)
-    if C.EVENT_ID in df.columns:
-        event_ids = pl.col(C.EVENT_ID).cast(pl.String)
-    else:
-        event_ids = pl.col(_ROW).cast(pl.String)
-    df = df.with_columns(event_ids.alias(C.EVENT_ID), pl.col(C.ACTIVITY_ORDER).cast(pl.Int64))
+    run = df.get_column(C.CASE_ID).rle_id()
+    if not _in_case_order(df, run, has_event_id):
+        keys = [C.CASE_ID, C.TIMESTAMP, C.ACTIVITY_ORDER] + ([C.EVENT_ID] if has_event_id else []) + [_ROW]
+        df = df.sort(keys, nulls_last=True)
+        run = df.get_column(C.CASE_ID).rle_id()
+    event_ids = pl.col(C.EVENT_ID if has_event_id else _ROW).cast(pl.String)
+    df = df.with_columns(event_ids.alias(C.EVENT_ID))
 
     head = [C.EVENT_ID, C.CASE_ID, C.ACTIVITY, C.TIMESTAMP, C.ACTIVITY_ORDER]
     rest = [c for c in df.columns if c not in head and c != _ROW]
-    return EventLog(df.select(head + rest))
+    log = EventLog(df.select(head + rest))
+    log._cache["case_index"] = run.alias("case_index")
+    return log
 
 
 def _null_problems(df: pl.DataFrame, column: str, shown_as: str, message: str) -> list[dict[str, Any]]:
@@ -353,22 +380,40 @@ def _cast_problems(df: pl.DataFrame, column: str, shown_as: str) -> list[dict[st
     }]
 
 
-def _is_sorted(df: pl.DataFrame, keys: list[str]) -> bool:
-    """Whether rows are already in (lexicographic) key order: an O(n) check that often saves a sort."""
+def _in_case_order(df: pl.DataFrame, run: pl.Series, has_event_id: bool) -> bool:
+    """Whether each case's events are already contiguous and ordered: an O(n) check that usually saves a sort.
+
+    ``run`` numbers the runs of equal case ids; the cases are contiguous when
+    there are as many runs as distinct ids. Within a run, rows must not go back
+    in (timestamp, activity_order, event_id) order, nulls last.
+    """
     if df.height < 2:
         return True
-    later = pl.lit(False)
-    equal_so_far = pl.lit(True)
-    # Row i+1 must not be less than row i, compared key by key; nulls sort last.
-    for key in keys:
-        a, b = pl.col(key), pl.col(key).shift(-1)
-        a_null, b_null = a.is_null(), b.is_null()
-        less = (b_null & ~a_null) | (~a_null & ~b_null & (a < b))
-        greater = (a_null & ~b_null) | (~a_null & ~b_null & (a > b))
-        later = later | (equal_so_far & greater)
-        equal_so_far = equal_so_far & ~less & ~greater
-    violations = df.head(df.height - 1).select(later.sum()).item()
-    return violations == 0
+    if run[-1] + 1 != df.get_column(C.CASE_ID).n_unique():
+        return False
+    big = pl.lit(2**63 - 1, dtype=pl.Int64)
+    ts = pl.col(C.TIMESTAMP).to_physical()
+    order = pl.col(C.ACTIVITY_ORDER).fill_null(big)
+    same_case = pl.col("run") == pl.col("run").shift(1)
+    checks = df.select(
+        run.alias("run"), ts.alias("ts"), order.alias("order")
+    ).select(
+        back=same_case & ((pl.col("ts") < pl.col("ts").shift(1)) | (
+            (pl.col("ts") == pl.col("ts").shift(1)) & (pl.col("order") < pl.col("order").shift(1)))),
+        tie=same_case & (pl.col("ts") == pl.col("ts").shift(1)) & (pl.col("order") == pl.col("order").shift(1)),
+    )
+    if checks.get_column("back").any():
+        return False
+    if not has_event_id:
+        return True
+    # Full ties fall back to event_id: compare just those rows with their predecessors.
+    tied = checks.get_column("tie").fill_null(False).arg_true()
+    if tied.len() == 0:
+        return True
+    ids = df.get_column(C.EVENT_ID)
+    current, previous = ids.gather(tied), ids.gather(tied - 1)
+    back = (current < previous).fill_null(False) | (previous.is_null() & current.is_not_null())
+    return not back.any()
 
 
 def _parse_timestamps(
