@@ -8,9 +8,12 @@ Start with :func:`read_event_log`, then call the verbs. No Dagster imports here:
 >>> analysis.variants(log).head()                           # doctest: +SKIP
 """
 
+from analysis.bottlenecks import bottlenecks
 from analysis.calendar import BusinessCalendar
 from analysis.log import EventLog, EventLogError, as_event_log, read_event_log
 from analysis.process_map import END, START, activity_stats, process_map
+from analysis.rework import rework
+from analysis.throughput import throughput, throughput_summary
 from analysis.variants import case_variants, variants
 
 __all__ = [
@@ -21,8 +24,12 @@ __all__ = [
     "EventLogError",
     "activity_stats",
     "as_event_log",
+    "bottlenecks",
     "case_variants",
     "process_map",
     "read_event_log",
+    "rework",
+    "throughput",
+    "throughput_summary",
     "variants",
 ]
