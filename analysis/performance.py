@@ -1,0 +1,175 @@
+"""Sales-rep performance: each rep against the median rep of their team, with outliers flagged.
+
+Per rep (``owner_id`` of the cases): cases, win rate, median sales cycle,
+conformance rate and rework rate, each next to the median over the reps of the
+same team (or of all reps), and flags for the reps that stand out. A rep is
+flagged ``slow`` only when the cycle is both much longer than the team's
+median (``slow_factor``) and significantly different from their teammates'
+cycles (Mann–Whitney U), so a handful of long deals does not brand a rep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+from scipy.stats import mannwhitneyu
+
+from analysis import columns as C
+from analysis.log import EventLog, as_event_log
+from analysis.root_causes import case_durations
+
+_METRICS = ("win_rate", "median_cycle_days", "conformance_rate", "rework_rate")
+
+
+def rework_by_case(log: EventLog | pl.DataFrame, ignore: Sequence[str] = ()) -> pl.DataFrame:
+    """``case_id``, ``has_rework``: the case repeats an activity (other than those in ``ignore``).
+
+    A simple fallback used when no rework table is passed to :func:`rep_performance`.
+    """
+    events = as_event_log(log).events
+    counted = events.filter(~pl.col(C.ACTIVITY).is_in(list(ignore)))
+    repeats = counted.group_by(C.CASE_ID, C.ACTIVITY).len().group_by(C.CASE_ID).agg(
+        (pl.col("len") > 1).any().alias("has_rework"))
+    return events.select(pl.col(C.CASE_ID).unique()).join(repeats, on=C.CASE_ID, how="left").with_columns(
+        pl.col("has_rework").fill_null(False))
+
+
+#: Activities that repeat in a healthy case and are not rework for the fallback definition.
+ROUTINE_REPEATS = ("Amount Changed", "Close Date Pushed", "Owner Changed", "Invoice Posted", "Payment Received")
+
+
+def rep_performance(
+    cases: pl.DataFrame,
+    log: EventLog | pl.DataFrame | None = None,
+    *,
+    checks: pl.DataFrame | None = None,
+    rework: pl.DataFrame | None = None,
+    compare_within: str | None = C.TEAM,
+    min_cases: int = 5,
+    slow_factor: float = 1.5,
+    rate_gap: float = 0.15,
+    alpha: float = 0.05,
+) -> pl.DataFrame:
+    """Per sales rep: volume, win rate, cycle, conformance and rework vs the team median.
+
+    Args:
+        cases: one row per case with ``owner_id`` (and ``owner_name``),
+            ``is_won``/``is_closed``, and ``created_at``/``closed_at`` for the
+            sales cycle (see :func:`analysis.root_causes.case_durations`).
+        log: the event log, for cycle times when the cases have no dates and
+            for the fallback rework definition.
+        checks: :func:`analysis.conformance` output; without it the
+            conformance columns are null.
+        rework: per case ``case_id`` + ``has_rework`` (Boolean); default
+            :func:`rework_by_case` of ``log`` (ignoring :data:`ROUTINE_REPEATS`).
+        compare_within: the column grouping reps into teams (default ``team``
+            when present); ``None`` compares every rep with all reps.
+        min_cases: reps with fewer closed cases are never flagged.
+        slow_factor: ``slow`` when the median cycle is at least this many times
+            the team median (and ``fast`` at most 1/slow_factor), with a
+            Mann–Whitney p-value below ``alpha``.
+        rate_gap: win, conformance and rework rates are flagged when this far
+            (absolute) from the team median.
+
+    Returns:
+        ``owner_id``, ``owner_name``, [the ``compare_within`` column], ``cases``,
+        ``closed_cases``, ``won_cases``, ``win_rate`` (won / closed),
+        ``median_cycle_days``, ``conformance_rate`` (cases with no violation),
+        ``rework_rate``; ``team_reps`` and ``team_<metric>`` (median over the
+        reps of the comparison group); ``win_rate_vs_team``,
+        ``conformance_vs_team``, ``rework_vs_team`` (differences) and
+        ``cycle_vs_team`` (ratio); ``cycle_p_value``; ``flags`` (list of
+        ``slow``, ``fast``, ``low_win_rate``, ``high_win_rate``,
+        ``low_conformance``, ``high_rework``) and ``is_outlier``. Sorted by team
+        then ``cycle_vs_team`` descending.
+    """
+    missing = [c for c in (C.CASE_ID, C.OWNER_ID, C.IS_WON) if c not in cases.columns]
+    if missing:
+        raise ValueError(f"rep_performance needs column(s) {missing} in cases (available: {', '.join(cases.columns)})")
+    if compare_within is not None and compare_within not in cases.columns:
+        if compare_within != C.TEAM:
+            raise ValueError(f"rep_performance: compare_within column {compare_within!r} not in cases")
+        compare_within = None
+    group = [compare_within] if compare_within else []
+    frame = cases.with_columns(pl.col(C.CASE_ID).cast(pl.String))
+    if C.OWNER_NAME not in frame.columns:
+        frame = frame.with_columns(pl.col(C.OWNER_ID).cast(pl.String).alias(C.OWNER_NAME))
+    closed = pl.col(C.IS_CLOSED).fill_null(False) if C.IS_CLOSED in frame.columns else pl.col(C.IS_WON).is_not_null()
+    frame = frame.with_columns(closed.alias("__closed"))
+    frame = frame.join(case_durations(cases.with_columns(pl.col(C.CASE_ID).cast(pl.String)), log),
+                       on=C.CASE_ID, how="left")
+    if checks is not None:
+        violated = checks.group_by(C.CASE_ID).agg(pl.col("violated").any().alias("__violated"))
+        frame = frame.join(violated, on=C.CASE_ID, how="left").with_columns(
+            (~pl.col("__violated").fill_null(False)).alias("__conformant"))
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("__conformant"))
+    if rework is None and log is not None:
+        rework = rework_by_case(log, ROUTINE_REPEATS)
+    if rework is not None:
+        frame = frame.join(rework.select(pl.col(C.CASE_ID).cast(pl.String), pl.col("has_rework").alias("__rework")),
+                           on=C.CASE_ID, how="left")
+    else:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("__rework"))
+
+    reps = frame.group_by(C.OWNER_ID, *group).agg(
+        pl.col(C.OWNER_NAME).drop_nulls().first(),
+        pl.len().cast(pl.Int64).alias("cases"),
+        pl.col("__closed").sum().cast(pl.Int64).alias("closed_cases"),
+        (pl.col(C.IS_WON).fill_null(False) & pl.col("__closed")).sum().cast(pl.Int64).alias("won_cases"),
+        pl.col("cycle_days").median().alias("median_cycle_days"),
+        pl.col("__conformant").mean().alias("conformance_rate"),
+        pl.col("__rework").mean().alias("rework_rate"),
+        pl.col("cycle_days").drop_nulls().alias("__cycles"),
+    ).with_columns(
+        pl.when(pl.col("closed_cases") > 0).then(pl.col("won_cases") / pl.col("closed_cases")).alias("win_rate"))
+    over = group or None
+    team = [
+        (pl.col(m).median().over(over) if over else pl.col(m).median()).alias(f"team_{m}") for m in _METRICS
+    ]
+    reps = reps.with_columns(
+        *team, (pl.len().over(over) if over else pl.len()).cast(pl.Int64).alias("team_reps"),
+    ).with_columns(
+        (pl.col("win_rate") - pl.col("team_win_rate")).alias("win_rate_vs_team"),
+        (pl.col("median_cycle_days") / pl.col("team_median_cycle_days")).alias("cycle_vs_team"),
+        (pl.col("conformance_rate") - pl.col("team_conformance_rate")).alias("conformance_vs_team"),
+        (pl.col("rework_rate") - pl.col("team_rework_rate")).alias("rework_vs_team"),
+    )
+    reps = reps.with_columns(pl.Series("cycle_p_value", _cycle_p_values(reps, group), dtype=pl.Float64))
+    enough = pl.col("closed_cases") >= min_cases
+    significant = (pl.col("cycle_p_value") < alpha).fill_null(False)
+    checks_ = {
+        "slow": enough & significant & (pl.col("cycle_vs_team") >= slow_factor),
+        "fast": enough & significant & (pl.col("cycle_vs_team") <= 1 / slow_factor),
+        "low_win_rate": enough & (pl.col("win_rate_vs_team") <= -rate_gap),
+        "high_win_rate": enough & (pl.col("win_rate_vs_team") >= rate_gap),
+        "low_conformance": enough & (pl.col("conformance_vs_team") <= -rate_gap),
+        "high_rework": enough & (pl.col("rework_vs_team") >= rate_gap),
+    }
+    flags = pl.concat_list([
+        pl.when(cond.fill_null(False)).then(pl.lit(name)).otherwise(pl.lit(None, dtype=pl.String))
+        for name, cond in checks_.items()
+    ]).list.drop_nulls()
+    reps = reps.with_columns(flags.alias("flags")).with_columns((pl.col("flags").list.len() > 0).alias("is_outlier"))
+    columns = [C.OWNER_ID, C.OWNER_NAME, *group, "cases", "closed_cases", "won_cases", *_METRICS, "team_reps",
+               *[f"team_{m}" for m in _METRICS], "win_rate_vs_team", "cycle_vs_team", "conformance_vs_team",
+               "rework_vs_team", "cycle_p_value", "flags", "is_outlier"]
+    return reps.select(columns).sort([*group, "cycle_vs_team", C.OWNER_ID],
+                                     descending=[False] * len(group) + [True, False], nulls_last=True)
+
+
+def _cycle_p_values(reps: pl.DataFrame, group: list[str]) -> list[float | None]:
+    """Two-sided Mann–Whitney U p-value of each rep's cycles against their teammates' (one test per rep)."""
+    keys = reps.select(group).rows() if group else [()] * reps.height
+    cycles = [np.asarray(c, dtype=float) for c in reps.get_column("__cycles").to_list()]
+    out: list[float | None] = []
+    for i, key in enumerate(keys):
+        others = [cycles[j] for j in range(len(cycles)) if j != i and keys[j] == key]
+        rest = np.concatenate(others) if others else np.array([])
+        if len(cycles[i]) == 0 or len(rest) == 0:
+            out.append(None)
+            continue
+        out.append(float(mannwhitneyu(cycles[i], rest, alternative="two-sided").pvalue))
+    return out
