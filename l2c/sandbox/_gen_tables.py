@@ -1,0 +1,159 @@
+"""Turning simulated changes into Salesforce tables with all record versions.
+
+The generator describes each object as a list of *changes*: one row per record
+and instant with the fields that changed at that instant (nulls mean
+"unchanged"), the acting user and the record's index. :func:`assemble` sorts
+them, carries the record state forward, merges changes that happen at the same
+instant into one version, fills the audit fields and casts every column to the
+polars type of its Salesforce describe type. :func:`field_history` derives
+history rows (``LeadHistory``, ``OpportunityFieldHistory``, ``ContractHistory``)
+from the differences between consecutive versions, so history and versions
+always agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+
+from l2c.salesforce_schema import get_object
+
+UTC_DATETIME = pl.Datetime("us", "UTC")
+VALID_FROM = "_valid_from"
+
+_NUMERIC_TYPES = {"currency": pl.Float64, "percent": pl.Float64, "double": pl.Float64, "int": pl.Int64}
+
+
+def polars_type(sf_type: str) -> pl.DataType:
+    """Polars dtype of a Salesforce describe type in demo-org tables."""
+    if sf_type == "datetime":
+        return UTC_DATETIME
+    if sf_type == "date":
+        return pl.Date()
+    if sf_type == "boolean":
+        return pl.Boolean()
+    if sf_type in _NUMERIC_TYPES:
+        return _NUMERIC_TYPES[sf_type]()
+    return pl.String()
+
+
+def table_schema(object_name: str) -> dict[str, pl.DataType]:
+    """Column names and dtypes of a demo-org table (API fields minus compound ones, plus ``_valid_from``)."""
+    obj = get_object(object_name)
+    schema = {f.name: polars_type(f.type) for f in obj.fields if not f.is_compound}
+    schema[VALID_FROM] = UTC_DATETIME
+    return schema
+
+
+def utc(values: np.ndarray) -> pl.Series:
+    """A polars UTC datetime series from numpy datetime64 values."""
+    return pl.Series(np.asarray(values, dtype="datetime64[us]")).dt.replace_time_zone("UTC")
+
+
+def dates(values: np.ndarray) -> pl.Series:
+    return pl.Series(np.asarray(values, dtype="datetime64[D]")).cast(pl.Date)
+
+
+def conform(object_name: str, df: pl.DataFrame) -> pl.DataFrame:
+    """All fields of the object in describe order with their dtypes (missing ones as nulls), plus ``_valid_from``."""
+    columns = []
+    for name, dtype in table_schema(object_name).items():
+        if name in df.columns:
+            columns.append(pl.col(name).cast(dtype))
+        else:
+            columns.append(pl.lit(None, dtype=dtype).alias(name))
+    return df.select(columns)
+
+
+def assemble(
+    object_name: str,
+    ids: pl.Series,
+    changes: list[pl.DataFrame],
+    cutoff: dt.datetime,
+    static: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """All versions of an object's records from their changes, up to ``cutoff``.
+
+    ``changes`` frames have ``_rec`` (record index into ``ids``), ``_t`` (UTC instant),
+    ``_actor`` (user id) and field columns; the first frame holds the creation rows.
+    ``static`` (optional, one row per record, in record order) holds fields that never
+    change; they are joined by record index after versions are built, which saves
+    carrying them through the sort.
+    """
+    schema = table_schema(object_name)
+    df = pl.concat([c for c in changes if c.height], how="diagonal_relaxed")
+    df = df.filter(pl.col("_t") <= cutoff).sort(["_rec", "_t"], maintain_order=True)
+    fields = [c for c in df.columns if c not in ("_rec", "_t", "_actor")]
+    df = df.with_columns(pl.col(fields).forward_fill().over("_rec"))
+    # Several changes at one instant are one save in Salesforce: keep the state after the last one.
+    last_at_instant = (pl.col("_rec") != pl.col("_rec").shift(-1)) | (pl.col("_t") != pl.col("_t").shift(-1))
+    df = df.filter(last_at_instant.fill_null(True))
+    audit = {
+        "Id": ids.gather(df["_rec"]),
+        "CreatedDate": pl.col("_t").first().over("_rec"),
+        "CreatedById": pl.col("_actor").first().over("_rec"),
+        "LastModifiedDate": pl.col("_t"),
+        "LastModifiedById": pl.col("_actor"),
+        "SystemModstamp": pl.col("_t"),
+        VALID_FROM: pl.col("_t"),
+    }
+    df = df.with_columns(**{k: v for k, v in audit.items() if k in schema or k == VALID_FROM})
+    if "IsDeleted" in schema:
+        if "IsDeleted" in df.columns:
+            df = df.with_columns(pl.col("IsDeleted").fill_null(False))
+        else:
+            df = df.with_columns(IsDeleted=pl.lit(False))
+    if static is not None:
+        df = df.with_columns(static.select([c for c in static.columns if c in schema])[df["_rec"]])
+    return conform(object_name, df)
+
+
+def field_history(
+    versions: pl.DataFrame,
+    parent_field: str,
+    tracked: dict[str, tuple[str, str]],
+) -> pl.DataFrame:
+    """History rows (without Id) from consecutive versions of the parent object.
+
+    ``tracked`` maps a parent field to (history ``Field`` value, ``DataType``), e.g.
+    ``{"OwnerId": ("Owner", "EntityId")}``. Every record also gets a ``created`` row.
+    """
+    same_record = (pl.col("Id") == pl.col("Id").shift(1)).fill_null(False)
+    parts = [
+        versions.filter(~same_record).select(
+            pl.col("Id").alias(parent_field),
+            pl.col(VALID_FROM).alias("CreatedDate"),
+            pl.col("LastModifiedById").alias("CreatedById"),
+            pl.lit("created").alias("Field"),
+            pl.lit(None, dtype=pl.String).alias("DataType"),
+            pl.lit(None, dtype=pl.String).alias("OldValue"),
+            pl.lit(None, dtype=pl.String).alias("NewValue"),
+        )
+    ]
+    for field, (history_name, data_type) in tracked.items():
+        value = pl.col(field).cast(pl.String)
+        previous = value.shift(1)
+        changed = same_record & value.ne_missing(previous)
+        # shift before filtering: the old value is the previous version's, not the previous change's
+        parts.append(
+            versions.with_columns(_old=previous, _new=value, _changed=changed).filter("_changed").select(
+                pl.col("Id").alias(parent_field),
+                pl.col(VALID_FROM).alias("CreatedDate"),
+                pl.col("LastModifiedById").alias("CreatedById"),
+                pl.lit(history_name).alias("Field"),
+                pl.lit(data_type).alias("DataType"),
+                pl.col("_old").alias("OldValue"),
+                pl.col("_new").alias("NewValue"),
+            )
+        )
+    return pl.concat(parts).sort(["CreatedDate", parent_field], maintain_order=True)
+
+
+def finish_history(object_name: str, rows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """History object table: ids, IsDeleted, ``_valid_from == CreatedDate``, schema dtypes."""
+    return conform(
+        object_name,
+        rows.with_columns(Id=ids, IsDeleted=pl.lit(False), **{VALID_FROM: pl.col("CreatedDate")}),
+    )
