@@ -23,6 +23,7 @@ The rule file format and every template are documented in ``docs/analysis.md``.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ import polars as pl
 import yaml
 
 from analysis import columns as C
+from analysis._cases import case_table, variant_table
 from analysis.log import EventLog, as_event_log
 
 #: The rules used when none are given.
@@ -382,7 +384,7 @@ def conformance(
         raise RuleError(f"cases: column {C.CASE_ID!r} is missing (available: {', '.join(cases.columns)})")
 
     positioned = events.with_columns(pl.int_range(pl.len()).over(C.CASE_ID).alias(_POS))
-    case_variant, variant_events = _variants(positioned)
+    case_variant, variant_events = _variants(log)
     parts = []
     for order, rule in enumerate(rule_list):
         if rule.per_variant:
@@ -408,14 +410,27 @@ def conformance(
     return _explain(checks, positioned)
 
 
-def _variants(positioned: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(case_id → variant number) and the variants' events (variant, position, activity)."""
-    sequences = positioned.group_by(C.CASE_ID, maintain_order=True).agg(pl.col(C.ACTIVITY))
-    distinct = sequences.select(C.ACTIVITY).unique(maintain_order=True).with_row_index(_VARIANT)
-    case_variant = sequences.join(distinct, on=C.ACTIVITY, how="left").select(C.CASE_ID, _VARIANT)
+def _variants(log: EventLog) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(case_id → variant index) and the variants' events (variant index, position, activity).
+
+    Built on the log's memoised variant table, shared with ``variants``,
+    ``rework`` and the other verbs.
+    """
+    _, names = log.activity_codes()
+    case_variant = case_table(log).select(C.CASE_ID, pl.col("variant_index").cast(pl.Int64).alias(_VARIANT))
+    if not names:  # an empty log
+        return case_variant, pl.DataFrame(schema={_VARIANT: pl.Int64, _POS: pl.Int64, C.ACTIVITY: pl.String})
     variant_events = (
-        distinct.explode(C.ACTIVITY)
-        .with_columns(pl.int_range(pl.len()).over(_VARIANT).alias(_POS))
+        variant_table(log)
+        .select(pl.col("variant_index").cast(pl.Int64).alias(_VARIANT), pl.col("codes"))
+        .explode("codes")
+        .drop_nulls("codes")
+        .select(
+            _VARIANT,
+            pl.int_range(pl.len()).over(_VARIANT).alias(_POS),
+            pl.col("codes").replace_strict(list(range(len(names))), names, return_dtype=pl.String)
+            .alias(C.ACTIVITY),
+        )
     )
     return case_variant, variant_events
 
@@ -643,29 +658,24 @@ def fitness(
             "pip install 'l2c[pm4py]' (rule-based conformance works without it)"
         ) from exc
 
+    from analysis.variants import case_variants, variants
+
     net, initial, final = _load_model(model)
     log = as_event_log(log)
-    events = log.events
+    projected = log
     if only_model_activities:
         labels = sorted({t.label for t in net.transitions if t.label is not None})
-        events = events.filter(pl.col(C.ACTIVITY).is_in(labels))
-    positioned = events.with_columns(pl.int_range(pl.len()).over(C.CASE_ID).alias(_POS))
-    case_variant, variant_events = _variants(positioned)
-    sequences = (
-        variant_events.group_by(_VARIANT, maintain_order=True).agg(pl.col(C.ACTIVITY).alias("activities"))
-        .join(case_variant.group_by(_VARIANT).agg(pl.len().cast(pl.Int64).alias("cases")), on=_VARIANT)
-    )
-    if only_model_activities:
-        # Cases left with no event at all still count, as the empty trace.
-        all_cases = log.events.select(pl.col(C.CASE_ID).unique())
-        empty = all_cases.join(case_variant, on=C.CASE_ID, how="anti")
-        if empty.height:
-            next_id = (sequences.get_column(_VARIANT).max() or 0) + 1 if sequences.height else 0
-            sequences = pl.concat([sequences, pl.DataFrame({
-                _VARIANT: [next_id], "activities": [[]], "cases": [empty.height],
-            }, schema=sequences.schema)])
-            case_variant = pl.concat([case_variant, empty.with_columns(
-                pl.lit(next_id, dtype=case_variant.schema[_VARIANT]).alias(_VARIANT))])
+        projected = EventLog(log.events.filter(pl.col(C.ACTIVITY).is_in(labels)))
+    sequences = variants(projected).select("variant_id", "activities", pl.col("cases").cast(pl.Int64))
+    case_variant = case_variants(projected).select(C.CASE_ID, "variant_id")
+    dropped = log.events.select(pl.col(C.CASE_ID).unique(maintain_order=True)).join(
+        case_variant, on=C.CASE_ID, how="anti")
+    if dropped.height:
+        # Cases left without any model activity still count, as the empty trace.
+        empty_id = hashlib.sha1(b"").hexdigest()[:12]  # the id ``variants`` gives an empty sequence
+        sequences = pl.concat([sequences, pl.DataFrame(
+            {"variant_id": [empty_id], "activities": [[]], "cases": [dropped.height]}, schema=sequences.schema)])
+        case_variant = pl.concat([case_variant, dropped.with_columns(pl.lit(empty_id).alias("variant_id"))])
     traces = Pm4pyLog([Trace([Event({"concept:name": a}) for a in acts])
                        for acts in sequences.get_column("activities").to_list()])
     params = {"show_progress_bar": False}
@@ -680,9 +690,9 @@ def fitness(
             from pm4py.algo.conformance.tokenreplay import algorithm as token_replay
 
             per_variant = _token_replay_figures(token_replay.apply(traces, net, initial, final, parameters=params))
-    variants = pl.concat([sequences, per_variant], how="horizontal").sort(["cases", _VARIANT],
+    table = pl.concat([sequences, per_variant], how="horizontal").sort(["cases", "variant_id"],
                                                                        descending=[True, False])
-    return _fitness_result(method, variants, case_variant)
+    return _fitness_result(method, table, case_variant)
 
 
 def _load_model(model: str | os.PathLike | tuple | None):
@@ -759,17 +769,19 @@ def _fitness_result(method: str, variants: pl.DataFrame, case_variant: pl.DataFr
                 1 - sums["remaining_tokens"] / sums["produced_tokens"])
         else:  # pm4py reports 0 for a log that consumed or produced no token
             log_fit = avg = pct = 0.0
-    variant_ids = variants.with_row_index("variant_rank", offset=1)
+    ranked = variants.with_row_index("variant_rank", offset=1).with_columns(pl.col("variant_rank").cast(pl.Int64))
+    ranked = ranked.select("variant_id", "variant_rank", *[c for c in ranked.columns
+                                                            if c not in ("variant_id", "variant_rank")])
     cases = case_variant.join(
-        variant_ids.select(_VARIANT, "variant_rank", "fitness", "is_fit"), on=_VARIANT, how="left"
-    ).drop(_VARIANT).sort(C.CASE_ID)
+        ranked.select("variant_id", "variant_rank", "fitness", "is_fit"), on="variant_id", how="left"
+    ).sort(C.CASE_ID)
     deviations = None
     if method == "alignments":
         deviations = _deviations(variants)
     return Fitness(
         method=method, log_fitness=float(log_fit), average_trace_fitness=float(avg),
         percentage_of_fitting_traces=float(pct),
-        variants=variant_ids.drop(_VARIANT), cases=cases, deviations=deviations,
+        variants=ranked, cases=cases, deviations=deviations,
     )
 
 
@@ -778,13 +790,13 @@ def _deviations(variants: pl.DataFrame) -> pl.DataFrame:
     schema = {"activity": pl.String, "moves": pl.Int64, "cases": pl.Int64}
 
     def per_activity(column: str) -> pl.DataFrame:
-        exploded = variants.select(_VARIANT, "cases", pl.col(column).alias("activity")).explode("activity")
+        exploded = variants.select("variant_id", "cases", pl.col(column).alias("activity")).explode("activity")
         exploded = exploded.drop_nulls("activity")
         if exploded.is_empty():
             return pl.DataFrame(schema=schema)
         return exploded.group_by("activity").agg(
             pl.col("cases").sum().cast(pl.Int64).alias("moves"),
-            pl.col("cases").filter(pl.col(_VARIANT).is_first_distinct()).sum().cast(pl.Int64).alias("cases"),
+            pl.col("cases").filter(pl.col("variant_id").is_first_distinct()).sum().cast(pl.Int64).alias("cases"),
         )
 
     log_moves = per_activity("log_moves").rename({"moves": "log_moves", "cases": "cases_with_log_moves"})

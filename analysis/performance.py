@@ -10,34 +10,15 @@ cycles (Mann–Whitney U), so a handful of long deals does not brand a rep.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import polars as pl
 from scipy.stats import mannwhitneyu
 
 from analysis import columns as C
-from analysis.log import EventLog, as_event_log
+from analysis.log import EventLog
 from analysis.root_causes import case_durations
 
 _METRICS = ("win_rate", "median_cycle_days", "conformance_rate", "rework_rate")
-
-
-def rework_by_case(log: EventLog | pl.DataFrame, ignore: Sequence[str] = ()) -> pl.DataFrame:
-    """``case_id``, ``has_rework``: the case repeats an activity (other than those in ``ignore``).
-
-    A simple fallback used when no rework table is passed to :func:`rep_performance`.
-    """
-    events = as_event_log(log).events
-    counted = events.filter(~pl.col(C.ACTIVITY).is_in(list(ignore)))
-    repeats = counted.group_by(C.CASE_ID, C.ACTIVITY).len().group_by(C.CASE_ID).agg(
-        (pl.col("len") > 1).any().alias("has_rework"))
-    return events.select(pl.col(C.CASE_ID).unique()).join(repeats, on=C.CASE_ID, how="left").with_columns(
-        pl.col("has_rework").fill_null(False))
-
-
-#: Activities that repeat in a healthy case and are not rework for the fallback definition.
-ROUTINE_REPEATS = ("Amount Changed", "Close Date Pushed", "Owner Changed", "Invoice Posted", "Payment Received")
 
 
 def rep_performance(
@@ -63,7 +44,8 @@ def rep_performance(
         checks: :func:`analysis.conformance` output; without it the
             conformance columns are null.
         rework: per case ``case_id`` + ``has_rework`` (Boolean); default
-            :func:`rework_by_case` of ``log`` (ignoring :data:`ROUTINE_REPEATS`).
+            :func:`analysis.rework` of ``log`` (a repeated activity or a
+            backward stage move); without either the rework columns are null.
         compare_within: the column grouping reps into teams (default ``team``
             when present); ``None`` compares every rep with all reps.
         min_cases: reps with fewer closed cases are never flagged.
@@ -107,7 +89,9 @@ def rep_performance(
     else:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Boolean).alias("__conformant"))
     if rework is None and log is not None:
-        rework = rework_by_case(log, ROUTINE_REPEATS)
+        from analysis.rework import rework as rework_per_case
+
+        rework = rework_per_case(log)
     if rework is not None:
         frame = frame.join(rework.select(pl.col(C.CASE_ID).cast(pl.String), pl.col("has_rework").alias("__rework")),
                            on=C.CASE_ID, how="left")
