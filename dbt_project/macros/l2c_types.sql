@@ -1,0 +1,51 @@
+{#-
+    Portable column types. Source columns declare neutral types (string,
+    boolean, bigint, double, decimal(p,s), date, timestamp) that DuckDB and
+    Spark both accept, except `timestamp`: on DuckDB a Salesforce datetime is a
+    point in time and must be TIMESTAMPTZ, elsewhere the adapter's timestamp.
+-#}
+{% macro l2c_type(data_type) -%}
+    {{ return(adapter.dispatch('l2c_type', 'l2c')(data_type)) }}
+{%- endmacro %}
+
+{% macro default__l2c_type(data_type) -%}
+    {%- if data_type | lower == 'timestamp' -%}
+        {{ return(dbt.type_timestamp()) }}
+    {%- else -%}
+        {{ return(data_type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__l2c_type(data_type) -%}
+    {%- set neutral = data_type | lower -%}
+    {%- if neutral == 'timestamp' -%}
+        {{ return('timestamptz') }}
+    {%- elif neutral == 'string' -%}
+        {{ return('varchar') }}
+    {%- else -%}
+        {{ return(data_type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A Salesforce date as the UTC midnight that starts it. -#}
+{% macro l2c_date_to_timestamp(date_expression) -%}
+    cast({{ date_expression }} as {{ l2c_type('timestamp') }})
+{%- endmacro %}
+
+{#- A value of any type as text (old/new values, hash inputs). -#}
+{% macro l2c_to_text(expression) -%}
+    cast({{ expression }} as {{ l2c_type('string') }})
+{%- endmacro %}
+
+{#-
+    A deterministic id from several columns (like dbt_utils.generate_surrogate_key):
+    nulls hash as a marker so ('a', null) and (null, 'a') differ.
+-#}
+{% macro l2c_hash(expressions) -%}
+    {%- set parts = [] -%}
+    {%- for expression in expressions -%}
+        {%- do parts.append("coalesce(" ~ l2c_to_text(expression) ~ ", '_l2c_null_')") -%}
+        {%- if not loop.last -%}{%- do parts.append("'|'") -%}{%- endif -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(parts)) }}
+{%- endmacro %}
