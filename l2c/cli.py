@@ -45,8 +45,71 @@ def _cmd_sandbox_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _add_template(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "template",
+        help="write the Lead-to-Cash event-log template (.xlsx with field guide, plus a .csv twin)",
+        description="Write l2c_event_log_template.xlsx (sheets: event_log with example rows, fields explaining "
+        "each column) and its CSV twin, to fill and bring back with `l2c import`.",
+    )
+    p.add_argument("--out", default=".", metavar="DIR", help="directory to write into (default: current)")
+    p.set_defaults(func=_cmd_template)
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from l2c.eventlog_io.template import write_template
+
+    xlsx, csv_path = write_template(args.out)
+    print(f"wrote {xlsx}\nwrote {csv_path}")
+    return 0
+
+
+def _add_import(sub: argparse._SubParsersAction) -> None:
+    from l2c.eventlog_io.mapping import ROLES
+
+    p = sub.add_parser(
+        "import",
+        help="import an event-log file (CSV, XLSX, Parquet, XES, XES.gz) as the l2c event log",
+        description="Import an event log into DuckDB (raw_import.event_log, l2c.event_log, l2c.cases, "
+        "l2c.activities) so every analysis and the report run on it. Columns are detected from common names "
+        "and can be set with the flags below. All or nothing: a failed import changes nothing.",
+    )
+    p.add_argument("file", help="the event-log file")
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    columns = p.add_argument_group("columns (default: detected from the column names)")
+    for role in ROLES:
+        flag = "--lifecycle-column" if role.name == "lifecycle" else role.flag
+        columns.add_argument(flag, dest=f"column_{role.name}", metavar="COL", help=f"column with the {role.description}")
+    p.add_argument("--timezone", metavar="ZONE", help="IANA zone of timestamps without offset (default UTC)")
+    p.add_argument("--timestamp-format", metavar="FMT", help="strftime format of text timestamps (default: detected)")
+    p.add_argument(
+        "--lifecycle", choices=("keep", "combine"), default="keep",
+        help="keep: activity = name, transition kept as attribute (default); combine: activity = 'name+transition'",
+    )
+    p.add_argument("--sheet", help="Excel sheet to read (default event_log, else the first)")
+    p.add_argument("--encoding", help="CSV encoding (default utf-8; e.g. latin-1, utf-16)")
+    p.add_argument("--drop-duplicates", action="store_true", help="drop rows identical to an earlier row")
+    p.set_defaults(func=_cmd_import)
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from l2c.eventlog_io import EventLogImportError, import_event_log
+
+    columns = {k[len("column_"):]: v for k, v in vars(args).items() if k.startswith("column_") and v}
+    try:
+        summary = import_event_log(
+            args.file, args.db, columns=columns, timezone=args.timezone,
+            timestamp_format=args.timestamp_format, lifecycle=args.lifecycle, sheet=args.sheet,
+            encoding=args.encoding, drop_duplicates=args.drop_duplicates,
+        )
+    except EventLogImportError as exc:
+        raise CliError(str(exc)) from exc
+    print(summary.to_text())
+    return 0
+
+
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
-REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sandbox]
+REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sandbox, _add_template, _add_import]
 
 
 def build_parser() -> argparse.ArgumentParser:

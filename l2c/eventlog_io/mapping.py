@@ -139,12 +139,12 @@ class ColumnMapping:
         return self.roles.get(role)
 
     def describe(self) -> list[str]:
-        """One line per mapped role, e.g. ``case id <- 'Opportunity Id' (detected)``."""
+        """One line per mapped role, named like its flag: ``case <- 'Opportunity Id' (detected)``."""
         lines = []
         for role in ROLES:
             if role.name in self.roles:
                 how = "given" if role.name in self.explicit else "detected"
-                lines.append(f"{role.target} <- {self.roles[role.name]!r} ({how})")
+                lines.append(f"{role.flag[2:]:<16} <- {self.roles[role.name]!r} ({how})")
         return lines
 
 
