@@ -260,7 +260,12 @@ def _to_polars(source: Any, *, con: Any, db: str | os.PathLike | None) -> tuple[
 def _duckdb_table(con: Any, name: str) -> pl.DataFrame:
     try:
         relation = con.table(name)
-    except Exception as exc:  # duckdb raises CatalogException; name the table either way
+    except Exception as exc:  # duckdb raises CatalogException/BinderException; name the table either way
+        # "l2c.event_log" in a file named l2c.duckdb is ambiguous (catalog l2c or schema l2c):
+        # the schema in the current database is what is meant.
+        if "Ambiguous reference" in str(exc) and name.count(".") == 1:
+            database = con.sql("select current_database()").fetchall()[0][0]
+            return _duckdb_table(con, f'"{database}".{name}')
         raise EventLogError([{"column": "-", "message": f"table {name!r} not found in DuckDB: {exc}"}]) from exc
     return relation.pl()
 

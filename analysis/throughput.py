@@ -146,7 +146,9 @@ def throughput_summary(
         ]
     if not group:
         return per_case.select(stats)
-    return per_case.group_by(group).agg(stats).sort(["cases", *group], descending=[True] + [False] * len(group))
+    return per_case.group_by(group).agg(stats).sort(
+        ["cases", *group], descending=[True] + [False] * len(group), nulls_last=True
+    )
 
 
 def _percentile_name(q: float) -> str:
