@@ -108,8 +108,44 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_extract(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "extract",
+        help="extract Salesforce objects incrementally into DuckDB (schema raw_salesforce)",
+        description="Incrementally and losslessly copy the Lead-to-Cash objects of the org configured by the "
+        "SALESFORCE_* environment variables (or, with --demo, of the local demo org) into DuckDB. "
+        "See docs/extraction.md.",
+    )
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--objects", help="comma-separated object API names (default: every object in the list)")
+    p.add_argument("--objects-file", help="object list YAML (default $L2C_EXTRACT_OBJECTS or l2c/extract/objects.yml)")
+    p.add_argument("--full-refresh", action="store_true",
+                   help="re-read every record, ignoring watermarks (versions already stored are not duplicated)")
+    p.add_argument("--demo", action="store_true", help="start the local demo org and extract from it")
+    p.add_argument("--opportunities", type=int, default=2000, help="with --demo: opportunities in the org (default 2000)")
+    p.add_argument("--seed", type=int, default=42, help="with --demo: random seed (default 42)")
+    p.set_defaults(func=_cmd_extract)
+
+
+def _cmd_extract(args: argparse.Namespace) -> int:
+    from l2c.extract import ExtractError
+    from l2c.extract.command import extract_command
+
+    objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
+    try:
+        extract_command(
+            db=args.db, objects=objects, objects_file=args.objects_file, full_refresh=args.full_refresh,
+            demo=args.demo, n_opportunities=args.opportunities, seed=args.seed,
+        )
+    except ExtractError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
-REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [_add_sandbox, _add_template, _add_import]
+REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_sandbox, _add_extract, _add_template, _add_import,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
