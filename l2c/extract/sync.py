@@ -139,7 +139,7 @@ def _schema_notices(plan: FieldPlan, changes) -> list[str]:
         notices.append(
             f"{plan.object_name}.{f.name} changed type: describe says {f.sf_type} ({wanted}) but "
             f"raw_salesforce.{plan.table}.{f.column} is {have}; new values are stored as {have} "
-            "(the load fails, loading nothing, if a value does not fit)"
+            "if they fit without loss, otherwise the object's load fails and loads nothing"
         )
     if plan.not_visible:
         notices.append(

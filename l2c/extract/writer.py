@@ -130,9 +130,9 @@ def compare_schema(con: duckdb.DuckDBPyConnection, plan: FieldPlan) -> tuple[Sch
                 changes.added.append(f)
             stage_types[f.column] = wanted
         elif have != _canonical_type(con, wanted):
+            # Values are parsed as describe says now and must fit the existing column without loss.
             changes.retyped.append((f, have, _canonical_type(con, wanted)))
-            # Land new values in the column's existing type: never silently change stored data.
-            stage_types[f.column] = have
+            stage_types[f.column] = wanted
         else:
             stage_types[f.column] = wanted
     selected = {f.column for f in plan.fields}
@@ -144,8 +144,9 @@ class ObjectLoad:
     """One object's load inside one transaction. Use :meth:`open`, then ``append`` pages, then ``commit``."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, plan: FieldPlan, run_id: str, stage_types: dict[str, str],
-                 chunks: list[list[str]]):
+                 chunks: list[list[str]], retyped: list[tuple[SelectedField, str, str]] | None = None):
         self.con = con
+        self.retyped = retyped or []
         self.plan = plan
         self.run_id = run_id
         self.stage_types = stage_types
@@ -161,7 +162,7 @@ class ObjectLoad:
              stage_types: dict[str, str], chunks: list[list[str]]) -> ObjectLoad:
         """Begin the transaction, create or widen the raw table, create the staging tables."""
         con.execute("BEGIN TRANSACTION")
-        load = cls(con, plan, run_id, stage_types, chunks)
+        load = cls(con, plan, run_id, stage_types, chunks, changes.retyped)
         target = f"{RAW}.{quote(plan.table)}"
         columns = ", ".join(f"{quote(f.column)} {stage_types[f.column]}" for f in plan.fields)
         con.execute(
@@ -222,6 +223,23 @@ class ObjectLoad:
             self.con.unregister("_l2c_bad")
         return SchemaConflict(f"{self.plan.object_name}: a value does not fit its raw column: {exc}")
 
+    def _check_retyped(self, staged: str) -> None:
+        """A field whose type changed may only land in its old column if every value survives the round trip."""
+        for f, have, wanted in self.retyped:
+            col = quote(f.column)
+            bad = self.con.execute(
+                f"SELECT id, CAST({col} AS VARCHAR) FROM {staged} AS s WHERE {col} IS NOT NULL AND "
+                f"(TRY_CAST({col} AS {have}) IS NULL OR CAST(TRY_CAST({col} AS {have}) AS {wanted}) <> {col}) LIMIT 1"
+            ).fetchone()
+            if bad:
+                raise SchemaConflict(
+                    f"{self.plan.object_name}.{f.name} changed type to {f.sf_type} ({wanted}) but the raw column "
+                    f"{RAW_SCHEMA}.{self.plan.table}.{f.column} is {have}: value {bad[1][:80]!r} of record {bad[0]} "
+                    f"cannot be stored as {have} without loss, so nothing of {self.plan.object_name} was loaded. "
+                    f"Migrate the column (ALTER TABLE {RAW_SCHEMA}.{self.plan.table} ALTER {f.column} TYPE {wanted}) "
+                    f"or add {f.name} to exclude_fields in the object list."
+                )
+
     def _staged_select(self) -> str:
         """The staged versions, de-duplicated, with split queries re-joined by Id and replication key."""
         if len(self.chunks) == 1:
@@ -241,6 +259,7 @@ class ObjectLoad:
         con, plan = self.con, self.plan
         target = f"{RAW}.{quote(plan.table)}"
         staged = self._staged_select()
+        self._check_retyped(staged)
         columns = [f.column for f in plan.fields]
         col_list = ", ".join(quote(c) for c in columns)
         key_match = " AND ".join(f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in plan.key_columns)
