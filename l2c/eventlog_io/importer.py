@@ -38,6 +38,7 @@ import polars as pl
 from analysis import columns as C
 from analysis.log import EventLogError, read_event_log
 from l2c import config
+from l2c.eventlog_io.duck import catalog, drop_relation, qualified, quote, relation_kind, schema_exists
 from l2c.eventlog_io.errors import EventLogImportError, MappingError, ValidationError
 from l2c.eventlog_io.mapping import (
     CASE_PREFIX,
@@ -55,9 +56,10 @@ DEFAULT_BATCH_ROWS = 500_000
 #: DuckDB's memory budget during an import; beyond it DuckDB spills to disk.
 DEFAULT_MEMORY_LIMIT = "1GB"
 
-RAW_TABLE = f"{config.IMPORT_SCHEMA}.event_log"
-RUNS_TABLE = f"{config.IMPORT_SCHEMA}.import_runs"
-_STAGING = f"{config.IMPORT_SCHEMA}._l2c_import_staging"
+#: Tables of schema ``raw_import``: the file as read, and one row per import.
+RAW_TABLE = "event_log"
+RUNS_TABLE = "import_runs"
+_STAGING = "_l2c_import_staging"
 _BATCH = "_l2c_import_batch"
 _MAX_EXAMPLES = 5
 
@@ -218,11 +220,6 @@ def _connect(database: Path, *, memory_limit: str, timezone: str | None) -> duck
     return con
 
 
-def quote(name: str) -> str:
-    """A DuckDB identifier for any column name (``case:concept:name``, ``Discount %``...)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 # --------------------------------------------------------------------------- the import job
 
 
@@ -240,6 +237,9 @@ class _Import:
         batch_rows: int,
     ):
         self.con = con
+        self.raw_table = qualified(con, config.IMPORT_SCHEMA, RAW_TABLE)
+        self.runs_table = qualified(con, config.IMPORT_SCHEMA, RUNS_TABLE)
+        self.staging = qualified(con, config.IMPORT_SCHEMA, _STAGING)
         self.source = source
         self.mapping = mapping
         self.timezone = timezone
@@ -262,7 +262,7 @@ class _Import:
 
     def run(self, database: Path) -> ImportSummary:
         for schema in (config.IMPORT_SCHEMA, config.MARTS_SCHEMA):
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(catalog(self.con))}.{quote(schema)}")
         for batch in self.source.batches(self.batch_rows):
             self._load(batch)
         if self.rows == 0:
@@ -279,7 +279,7 @@ class _Import:
         self._write_cases(types)
         self._write_activities()
         self._empty_lead_log()
-        self.con.execute(f"DROP TABLE {_STAGING}")
+        self.con.execute(f"DROP TABLE {self.staging}")
         summary = self._summary(database, duplicates, examples)
         self._record(summary)
         return summary
@@ -287,7 +287,7 @@ class _Import:
     # ---------------------------------------------------------------- batches
 
     def _load(self, raw: pl.DataFrame) -> None:
-        self._append(RAW_TABLE, raw, create=not self._raw_created)
+        self._append(self.raw_table, raw, create=not self._raw_created)
         self._raw_created = True
         self.rows += raw.height
         frame = self._prepare(raw)
@@ -310,7 +310,7 @@ class _Import:
             events = events.drop(C.EVENT_ID)  # read_event_log numbered the rows; we make our own ids
         if m.column("activity_order") is None:
             events = events.drop(C.ACTIVITY_ORDER)
-        self._append(_STAGING, events, create=not self._staging_created)
+        self._append(self.staging, events, create=not self._staging_created)
         self._staging_created = True
 
     def _prepare(self, raw: pl.DataFrame) -> pl.DataFrame | None:
@@ -390,8 +390,11 @@ class _Import:
 
     # ---------------------------------------------------------------- value checks
 
+    def mart(self, name: str) -> str:
+        return qualified(self.con, config.MARTS_SCHEMA, name)
+
     def _staging_types(self) -> dict[str, str]:
-        rows = self.con.execute(f"DESCRIBE {_STAGING}").fetchall()
+        rows = self.con.execute(f"DESCRIBE {self.staging}").fetchall()
         return {r[0]: r[1] for r in rows}
 
     def _role_expression(self, role: str, types: Mapping[str, str]) -> str | None:
@@ -422,7 +425,7 @@ class _Import:
                 continue
             q = quote(column)
             bad = self.con.execute(
-                f"SELECT count(*) OVER (), {ROW_COLUMN}, CAST({q} AS VARCHAR) FROM {_STAGING} "
+                f"SELECT count(*) OVER (), {ROW_COLUMN}, CAST({q} AS VARCHAR) FROM {self.staging} "
                 f"WHERE {q} IS NOT NULL AND ({parsed}) IS NULL ORDER BY {ROW_COLUMN} LIMIT {_MAX_EXAMPLES}"
             ).fetchall()
             if bad:
@@ -438,12 +441,12 @@ class _Import:
         """Rows equal to an earlier row in every column: how many, and the first few as 'row B repeats row A'."""
         cols = ", ".join(quote(c) for c in self._data_columns())
         total = self.con.execute(
-            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {_STAGING} GROUP BY {cols} HAVING n > 1)"
-        ).fetchone()[0]
+            f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {self.staging} GROUP BY {cols} HAVING n > 1)"
+        ).fetchall()[0][0]
         if not total:
             return 0, []
         pairs = self.con.execute(
-            f"SELECT rows[1], rows[2] FROM (SELECT list({ROW_COLUMN} ORDER BY {ROW_COLUMN}) AS rows FROM {_STAGING} "
+            f"SELECT rows[1], rows[2] FROM (SELECT list({ROW_COLUMN} ORDER BY {ROW_COLUMN}) AS rows FROM {self.staging} "
             f"GROUP BY {cols} HAVING count(*) > 1) ORDER BY rows[2] LIMIT {_MAX_EXAMPLES}"
         ).fetchall()
         label = self.source.row_label
@@ -452,8 +455,8 @@ class _Import:
     def _drop_duplicates(self) -> None:
         cols = ", ".join(quote(c) for c in self._data_columns())
         self.con.execute(
-            f"DELETE FROM {_STAGING} WHERE {ROW_COLUMN} IN (SELECT unnest(list({ROW_COLUMN} ORDER BY {ROW_COLUMN})[2:]) "
-            f"FROM {_STAGING} GROUP BY {cols} HAVING count(*) > 1)"
+            f"DELETE FROM {self.staging} WHERE {ROW_COLUMN} IN (SELECT unnest(list({ROW_COLUMN} ORDER BY {ROW_COLUMN})[2:]) "
+            f"FROM {self.staging} GROUP BY {cols} HAVING count(*) > 1)"
         )
 
     # ---------------------------------------------------------------- columns
@@ -479,7 +482,7 @@ class _Import:
                 exprs[c] = f"TRY_CAST({quote(c)} AS TIMESTAMPTZ)"
         if self.source.text_values:
             text = [c for c in columns if types[c] == "VARCHAR"]
-            exprs.update(_inferred_casts(self.con, _STAGING, text))
+            exprs.update(_inferred_casts(self.con, self.staging, text))
         return exprs
 
     # ---------------------------------------------------------------- marts
@@ -513,9 +516,9 @@ class _Import:
         if lifecycle:
             select.append(f"{lifecycle} AS {quote(LIFECYCLE_COLUMN)}")
         select += [f"{attributes[c]} AS {quote(c)}" for c in events]
-        _drop_relation(self.con, config.MARTS_SCHEMA, "event_log")
+        drop_relation(self.con, config.MARTS_SCHEMA, "event_log")
         self.con.execute(
-            f"CREATE TABLE {config.MARTS_SCHEMA}.event_log AS SELECT {', '.join(select)} FROM {_STAGING} "
+            f"CREATE TABLE {self.mart('event_log')} AS SELECT {', '.join(select)} FROM {self.staging} "
             f"ORDER BY case_id, {quote(C.TIMESTAMP)}, activity_order"
         )
         self._case_attribute_sql = {c: attributes[c] for c in attributes if c not in events}
@@ -563,10 +566,10 @@ class _Import:
             "first_event_at", "last_event_at", "event_count",
             *[quote(name) for name in extra.values()],
         ]
-        _drop_relation(self.con, config.MARTS_SCHEMA, "cases")
+        drop_relation(self.con, config.MARTS_SCHEMA, "cases")
         self.con.execute(
-            f"CREATE TABLE {config.MARTS_SCHEMA}.cases AS "
-            f"WITH per_case AS (SELECT {', '.join(aggregates)} FROM {_STAGING} GROUP BY case_id) "
+            f"CREATE TABLE {self.mart('cases')} AS "
+            f"WITH per_case AS (SELECT {', '.join(aggregates)} FROM {self.staging} GROUP BY case_id) "
             f"SELECT {', '.join(select)} FROM per_case ORDER BY case_id"
         )
 
@@ -574,13 +577,13 @@ class _Import:
         """The activity catalog of the imported log, in typical order (mean relative position in its cases)."""
         source_field = self.mapping.roles["activity"].replace("'", "''")
         description = f"Imported from {self.source.path.name}".replace("'", "''")
-        _drop_relation(self.con, config.MARTS_SCHEMA, "activities")
+        drop_relation(self.con, config.MARTS_SCHEMA, "activities")
         self.con.execute(f"""
-            CREATE TABLE {config.MARTS_SCHEMA}.activities AS
+            CREATE TABLE {self.mart("activities")} AS
             WITH positions AS (
                 SELECT activity, case_id,
                        (activity_order - 1) / greatest(count(*) OVER (PARTITION BY case_id) - 1, 1) AS position
-                FROM {config.MARTS_SCHEMA}.event_log
+                FROM {self.mart("event_log")}
             ),
             per_activity AS (
                 SELECT activity, avg(position) AS mean_position, count(*) AS events,
@@ -597,31 +600,30 @@ class _Import:
 
     def _empty_lead_log(self) -> None:
         """An imported log has no leads: keep ``l2c.lead_event_log``'s shape, drop its (Salesforce) rows."""
-        kind = _relation_kind(self.con, config.MARTS_SCHEMA, "lead_event_log")
-        name = f"{config.MARTS_SCHEMA}.lead_event_log"
+        kind = relation_kind(self.con, config.MARTS_SCHEMA, "lead_event_log")
+        name, empty = self.mart("lead_event_log"), self.mart("_l2c_empty_lead_log")
         if kind is None:
-            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {config.MARTS_SCHEMA}.event_log LIMIT 0")
+            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {self.mart('event_log')} LIMIT 0")
             return
-        had_rows = self.con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-        self.con.execute(f"CREATE TABLE {config.MARTS_SCHEMA}._l2c_empty_lead_log AS SELECT * FROM {name} LIMIT 0")
-        _drop_relation(self.con, config.MARTS_SCHEMA, "lead_event_log")
-        self.con.execute(f"ALTER TABLE {config.MARTS_SCHEMA}._l2c_empty_lead_log RENAME TO lead_event_log")
+        had_rows = self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        self.con.execute(f"CREATE TABLE {empty} AS SELECT * FROM {name} LIMIT 0")
+        drop_relation(self.con, config.MARTS_SCHEMA, "lead_event_log")
+        self.con.execute(f"ALTER TABLE {empty} RENAME TO lead_event_log")
         if had_rows:
             self.notes.append("l2c.lead_event_log emptied: an imported log has no leads")
 
     # ---------------------------------------------------------------- summary
 
     def _summary(self, database: Path, duplicates: int, examples: list[str]) -> ImportSummary:
-        marts = config.MARTS_SCHEMA
         events, first, last = self.con.execute(
-            f"SELECT count(*), min({quote(C.TIMESTAMP)}), max({quote(C.TIMESTAMP)}) FROM {marts}.event_log"
-        ).fetchone()
-        cases = self.con.execute(f"SELECT count(*) FROM {marts}.cases").fetchone()[0]
-        activities = self.con.execute(f"SELECT count(*) FROM {marts}.activities").fetchone()[0]
+            f"SELECT count(*), min({quote(C.TIMESTAMP)}), max({quote(C.TIMESTAMP)}) FROM {self.mart('event_log')}"
+        ).fetchall()[0]
+        cases = self.con.execute(f"SELECT count(*) FROM {self.mart('cases')}").fetchall()[0][0]
+        activities = self.con.execute(f"SELECT count(*) FROM {self.mart('activities')}").fetchall()[0][0]
         variants = self.con.execute(
             f"SELECT count(DISTINCT trace) FROM (SELECT list(activity ORDER BY activity_order) AS trace "
-            f"FROM {marts}.event_log GROUP BY case_id)"
-        ).fetchone()[0]
+            f"FROM {self.mart('event_log')} GROUP BY case_id)"
+        ).fetchall()[0][0]
         notes = list(self.notes)
         if self._naive:
             zone = self.timezone or "UTC"
@@ -635,7 +637,7 @@ class _Import:
             )
         for old, new in {**self.source.renamed, **self.mapping.renamed}.items():
             notes.append(f"column {old!r} renamed {new!r} (its name is taken by a canonical column)")
-        if _schema_exists(self.con, config.ANALYSIS_SCHEMA):
+        if schema_exists(self.con, config.ANALYSIS_SCHEMA):
             notes.append(f"{config.ANALYSIS_SCHEMA} tables describe the previous log until the analyses run again")
         return ImportSummary(
             source=self.source.path, format=self.source.format, database=database,
@@ -648,14 +650,14 @@ class _Import:
 
     def _record(self, summary: ImportSummary) -> None:
         self.con.execute(f"""
-            CREATE TABLE IF NOT EXISTS {RUNS_TABLE} (
+            CREATE TABLE IF NOT EXISTS {self.runs_table} (
                 imported_at TIMESTAMPTZ, source_file VARCHAR, format VARCHAR, columns JSON,
                 timezone VARCHAR, lifecycle VARCHAR, events BIGINT, cases BIGINT, activities BIGINT,
                 duplicate_rows BIGINT, duplicates_dropped BOOLEAN
             )
         """)
         self.con.execute(
-            f"INSERT INTO {RUNS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {self.runs_table} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 datetime.now(UTC), str(summary.source.resolve()), summary.format,
                 json.dumps(self.mapping.roles), self.timezone or "UTC", self.lifecycle,
@@ -790,7 +792,7 @@ def _inferred_casts(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
             f"count(*) FILTER (WHERE lower(trim({q})) IN ('true', 'false'))",
             f"count(TRY_CAST({q} AS TIMESTAMPTZ)) FILTER (WHERE regexp_matches({q}, '^\\s*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'))",
         ]
-    counts = con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchone()
+    counts = con.execute(f"SELECT {', '.join(parts)} FROM {table}").fetchall()[0]
     casts = {}
     for i, c in enumerate(columns):
         n, n_int, n_float, n_bool, n_ts = counts[5 * i: 5 * i + 5]
@@ -819,26 +821,3 @@ def _case_attribute_names(columns: Iterable[str]) -> dict[str, str]:
         used.add(name.lower())
         out[column] = name
     return out
-
-
-def _schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", [schema]
-    ).fetchone()[0] > 0
-
-
-def _relation_kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
-    row = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return row[0] if row else None
-
-
-def _drop_relation(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> None:
-    """Drop a table or view (dbt may have built either) so the import can create its own table."""
-    kind = _relation_kind(con, schema, name)
-    if kind == "VIEW":
-        con.execute(f"DROP VIEW {schema}.{quote(name)}")
-    elif kind is not None:
-        con.execute(f"DROP TABLE {schema}.{quote(name)}")
