@@ -40,11 +40,13 @@ MILESTONES: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
     ("opportunity_to_won", "Opportunity Created", "Closed Won"),
     ("opportunity_to_contract", "Opportunity Created", "Contract Activated"),
     ("quote_to_contract", "Quote Created", "Contract Activated"),
+    ("contract_approval", "Contract Created", "Contract Activated"),
     ("order_to_invoice", "Order Activated", "Invoice Posted"),
     ("invoice_to_payment", "Invoice Posted", "Payment Received"),
 )
 #: Case attributes that throughput, days to pay and root causes are broken down by (when present).
-BREAKDOWN_ATTRIBUTES = (C.REGION, C.TEAM, C.INDUSTRY, C.PRODUCT_CATEGORY, C.LEAD_SOURCE, C.OWNER_NAME)
+BREAKDOWN_ATTRIBUTES = (C.REGION, C.TEAM, C.INDUSTRY, "customer_segment", C.PRODUCT_CATEGORY, C.LEAD_SOURCE,
+                        C.OWNER_NAME)
 #: Outcomes written to ``root_causes``.
 ROOT_CAUSE_OUTCOMES = ("long_cycle", "lost", "non_conformant", "late_payment")
 

@@ -29,8 +29,8 @@ DISCOUNT_BANDS: tuple[float, ...] = (0, 10, 20, 30)
 AMOUNT_BANDS: tuple[float, ...] = (10_000, 50_000, 100_000, 250_000)
 #: Attributes examined when none are named (those present in the cases frame).
 DEFAULT_ATTRIBUTES = (
-    C.OWNER_NAME, C.TEAM, C.REGION, C.INDUSTRY, C.LEAD_SOURCE, C.PRODUCT_CATEGORY, C.OPPORTUNITY_TYPE,
-    C.DISCOUNT_PCT, C.AMOUNT,
+    C.OWNER_NAME, C.TEAM, C.REGION, C.INDUSTRY, "customer_segment", C.LEAD_SOURCE, C.PRODUCT_CATEGORY,
+    C.OPPORTUNITY_TYPE, C.DISCOUNT_PCT, C.AMOUNT,
 )
 #: Named outcomes understood by :func:`root_causes` (besides any boolean column).
 OUTCOMES = ("long_cycle", "lost", "non_conformant", "late_payment")

@@ -18,7 +18,7 @@ NO_QUOTE = [a for a in HAPPY if a != "Quote Accepted"]
 LOST = ["Opportunity Created", "Quote Created", "Quote Presented", "Closed Lost"]
 OPEN = ["Opportunity Created", "Quote Created"]
 CATALOG = sorted(set(HAPPY + LOST) | {"Lead Created", "Lead Converted", "Quote Approval Requested",
-                                      "Quote Approval Approved", "Quote Approval Rejected", "Quote Denied",
+                                      "Quote Approved", "Quote Rejected", "Quote Denied",
                                       "Order Reworked", "Amount Changed"})
 
 # (case, trace, owner, region, industry, discount %, amount, days late paying (None: no invoice))

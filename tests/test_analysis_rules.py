@@ -120,7 +120,7 @@ def test_satisfied_checks_have_no_events_and_no_explanation():
 def test_when_condition_restricts_the_rule_to_matching_cases():
     log = make_log({
         "big_no_approval": ["Quote Created", "Quote Accepted"],
-        "big_approved": ["Quote Created", "Quote Approval Approved", "Quote Accepted"],
+        "big_approved": ["Quote Created", "Quote Approved", "Quote Accepted"],
         "small_no_approval": ["Quote Created", "Quote Accepted"],
         "unknown_discount": ["Quote Created", "Quote Accepted"],
         "not_in_cases": ["Quote Created", "Quote Accepted"],
@@ -129,7 +129,7 @@ def test_when_condition_restricts_the_rule_to_matching_cases():
         "case_id": ["big_no_approval", "big_approved", "small_no_approval", "unknown_discount"],
         "discount_pct": [25.0, 30.0, 20.0, None],
     })
-    rules = rule("precedence", "Quote Approval Approved", "Quote Accepted", when={"discount_pct": {"gt": 20}})
+    rules = rule("precedence", "Quote Approved", "Quote Accepted", when={"discount_pct": {"gt": 20}})
     assert {c: v for c, (v, _) in verdicts(log, rules, cases).items()} == {
         "big_no_approval": True, "big_approved": False,
     }
@@ -224,7 +224,7 @@ def test_empty_log_gives_empty_results():
 L2C_HAPPY = ["Lead Created", "Lead Converted", "Opportunity Created", "Quote Created", "Quote Presented",
              "Quote Accepted", "Contract Created", "Contract Activated", "Closed Won", "Order Created",
              "Order Activated", "Invoice Posted", "Payment Received"]
-CATALOG = L2C_HAPPY + ["Quote Approval Requested", "Quote Approval Approved", "Quote Approval Rejected",
+CATALOG = L2C_HAPPY + ["Quote Approval Requested", "Quote Approved", "Quote Rejected",
                        "Closed Lost", "Quote Denied", "Order Reworked"]
 
 
@@ -246,7 +246,7 @@ def test_default_rules_on_a_small_lead_to_cash_log():
         "happy": L2C_HAPPY,
         "no_quote": without_quote,
         "big_discount": L2C_HAPPY,
-        "big_discount_approved": L2C_HAPPY[:4] + ["Quote Approval Requested", "Quote Approval Approved"]
+        "big_discount_approved": L2C_HAPPY[:4] + ["Quote Approval Requested", "Quote Approved"]
         + L2C_HAPPY[4:],
         "invoice_early": invoice_early,
         "lost": ["Opportunity Created", "Quote Created", "Closed Lost"],

@@ -150,7 +150,7 @@ def test_shipped_happy_path_model_accepts_the_happy_path_and_names_the_skipped_q
     log = lead_to_cash_log({
         "happy": HAPPY,
         "with_lead_and_approval": ["Lead Created", "Lead Converted"] + HAPPY[:2]
-        + ["Quote Approval Requested", "Quote Approval Approved"] + HAPPY[2:],
+        + ["Quote Approval Requested", "Quote Approved"] + HAPPY[2:],
         "two_invoices": HAPPY + ["Invoice Posted", "Payment Received"],
         "no_accepted_quote_1": [a for a in HAPPY if a != "Quote Accepted"],
         "no_accepted_quote_2": [a for a in HAPPY if a != "Quote Accepted"],
