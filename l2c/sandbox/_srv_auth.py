@@ -23,6 +23,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from functools import cache
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
@@ -49,13 +50,7 @@ class Credentials:
 
     @classmethod
     def generate(cls, org_id: str, user_id: str, seed: int) -> Credentials:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private_pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
+        private_pem, public_pem = _connected_app_key_pair()
         digest = hashlib.sha256(f"l2c-sandbox-{seed}".encode()).hexdigest()
         return cls(
             org_id=org_id,
@@ -68,6 +63,19 @@ class Credentials:
             jwt_private_key=private_pem,
             jwt_public_key=public_pem,
         )
+
+
+@cache
+def _connected_app_key_pair() -> tuple[str, str]:
+    """One RSA key pair per process (PEM private, PEM public): generating one takes a noticeable fraction of a second."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    return private_pem, public_pem
 
 
 @dataclass

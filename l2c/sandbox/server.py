@@ -85,13 +85,14 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
+        body = response.body
         if response.fault == "truncate":
             # The full Content-Length was promised; half the body arrives, then the connection ends.
-            self.wfile.write(response.body[: len(response.body) // 2])
+            body = body[: len(body) // 2]
             self.close_connection = True
-        else:
-            self.wfile.write(response.body)
+        # Headers and body leave in one write: separate small writes stall on Nagle + delayed ACK.
+        self._headers_buffer.append(b"\r\n" + body)
+        self.flush_headers()
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
@@ -112,6 +113,7 @@ class _HttpsServer(ThreadingHTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(_IDLE_TIMEOUT)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             conn = self.tls.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -192,7 +194,7 @@ class SandboxOrg:
                                 bulk_processing_seconds=bulk_processing_seconds)
         self.session_id = self._sessions.create()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"l2c-sandbox-{self.port}", daemon=True)
         self._thread.start()
 
