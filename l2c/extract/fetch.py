@@ -74,10 +74,13 @@ def records_to_arrow(records: list[dict], fields: list[SelectedField]) -> pa.Tab
 
 
 def rest_pages(conn: OrgConnection, object_name: str, soql: str, fields: list[SelectedField],
-               batch_rows: int) -> Iterator[pa.Table]:
-    """``queryAll`` (deleted records included) page by page, yielded as Arrow batches of up to ``batch_rows``."""
+               settings: SyncSettings) -> Iterator[pa.Table]:
+    """``queryAll`` (deleted records included) page by page, yielded as Arrow batches of ``rest_batch_rows``."""
+    batch_rows = settings.rest_batch_rows
+    headers = {"Sforce-Query-Options": f"batchSize={settings.rest_page_size}"}
     page = 1
-    result = conn.call(f"{object_name}: REST queryAll page 1", lambda sf: sf.query(soql, include_deleted=True))
+    result = conn.call(f"{object_name}: REST queryAll page 1",
+                       lambda sf: sf.query(soql, include_deleted=True, headers=headers))
     pending: list[dict] = []
     while True:
         pending.extend(result["records"])
@@ -90,7 +93,7 @@ def rest_pages(conn: OrgConnection, object_name: str, soql: str, fields: list[Se
         url = result["nextRecordsUrl"]
         result = conn.call(
             f"{object_name}: REST queryAll page {page}",
-            lambda sf, url=url: sf.query_more(url, identifier_is_url=True),
+            lambda sf, url=url: sf.query_more(url, identifier_is_url=True, headers=headers),
         )
     if pending or page == 1:
         yield records_to_arrow(pending, fields)

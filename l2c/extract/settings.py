@@ -48,6 +48,8 @@ class SyncSettings:
     bulk_page_size: int = 50_000
     #: REST records buffered before each insert into DuckDB (memory stays bounded by this).
     rest_batch_rows: int = 10_000
+    #: Records per REST page (``Sforce-Query-Options: batchSize``; Salesforce allows 200-2,000).
+    rest_page_size: int = 2_000
     #: First and longest wait between Bulk job status polls, in seconds.
     bulk_poll_seconds: float = 0.2
     bulk_poll_max_seconds: float = 10.0
@@ -60,6 +62,7 @@ class SyncSettings:
         "max_soql_length": "L2C_SF_MAX_SOQL_LENGTH",
         "bulk_page_size": "L2C_SF_BULK_PAGE_SIZE",
         "rest_batch_rows": "L2C_SF_REST_BATCH_ROWS",
+        "rest_page_size": "L2C_SF_REST_PAGE_SIZE",
         "bulk_poll_seconds": "L2C_SF_BULK_POLL_SECONDS",
         "bulk_poll_max_seconds": "L2C_SF_BULK_POLL_MAX_SECONDS",
         "bulk_timeout_seconds": "L2C_SF_BULK_TIMEOUT_SECONDS",
@@ -81,7 +84,7 @@ class SyncSettings:
                 converted = kind(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigurationError(f"{source}: {name}={value!r} is not a valid {kind.__name__}.") from exc
-            if converted < 0 or (name in ("max_soql_length", "bulk_page_size", "rest_batch_rows") and converted < 1):
+            if converted < 0 or (name in ("max_soql_length", "bulk_page_size", "rest_batch_rows", "rest_page_size") and converted < 1):
                 raise ConfigurationError(f"{source}: {name}={value!r} must be positive.")
             changes[name] = converted
         return replace(self, **changes)

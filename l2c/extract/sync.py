@@ -135,6 +135,11 @@ def _schema_notices(plan: FieldPlan, changes) -> list[str]:
             f"{plan.object_name}'s describe any more (field deleted, or hidden by field-level security for this "
             "user): columns kept, new versions get NULL there"
         )
+    if changes.unselected:
+        notices.append(
+            f"column(s) {', '.join(changes.unselected)} of raw_salesforce.{plan.table} are kept from earlier syncs "
+            "but their fields are no longer selected (see the object list): new versions get NULL there"
+        )
     for f, have, wanted in changes.retyped:
         notices.append(
             f"{plan.object_name}.{f.name} changed type: describe says {f.sf_type} ({wanted}) but "
@@ -173,7 +178,7 @@ class _ObjectSync:
             if mode == BULK:
                 pages = bulk_pages(self.conn, self.plan.object_name, soql, fields, self.settings)
             else:
-                pages = rest_pages(self.conn, self.plan.object_name, soql, fields, self.settings.rest_batch_rows)
+                pages = rest_pages(self.conn, self.plan.object_name, soql, fields, self.settings)
             for page in pages:
                 load.append(i, page)
             if i == 0 and len(self.chunks) > 1:
@@ -184,7 +189,7 @@ class _ObjectSync:
                                              "replication key to re-join split queries by.")
                 until = self.con.execute(
                     f"SELECT max({quote(self.plan.replication_column)}) FROM {load.stage_name(0)}"
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 if until is None:
                     return
 

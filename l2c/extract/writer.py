@@ -26,6 +26,7 @@ import pyarrow as pa
 from l2c.config import RAW_SCHEMA, RUN_ID_COLUMN, SYNC_STATE_TABLE, SYNCED_AT_COLUMN
 from l2c.extract.errors import SchemaConflict
 from l2c.extract.fields import FieldPlan, SelectedField
+from l2c.salesforce_schema import snake_case
 
 
 def quote(identifier: str) -> str:
@@ -84,16 +85,16 @@ def read_state(con: duckdb.DuckDBPyConnection, object_name: str) -> SyncState | 
         f"deletions, api_calls, total_rows, run_id, synced_at, duration_seconds, fields "
         f"FROM {STATE} WHERE lower(object_name) = lower(?)",
         [object_name],
-    ).fetchone()
-    if row is None:
+    ).fetchall()
+    if not row:
         return None
-    values = list(row)
+    values = list(row[0])
     values[-1] = json.loads(values[-1]) if values[-1] else []
     return SyncState(*values)
 
 
 def _canonical_type(con: duckdb.DuckDBPyConnection, type_sql: str) -> str:
-    return con.execute(f"SELECT typeof(CAST(NULL AS {type_sql}))").fetchone()[0]
+    return con.execute(f"SELECT typeof(CAST(NULL AS {type_sql}))").fetchall()[0][0]
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
@@ -113,6 +114,8 @@ class SchemaChanges:
     added: list[SelectedField] = field(default_factory=list)
     #: Columns whose field is no longer visible in describe (deleted, or hidden by field-level security).
     vanished: list[str] = field(default_factory=list)
+    #: Columns whose field describe still shows but the object list (or the API) now leaves out.
+    unselected: list[str] = field(default_factory=list)
     #: (field, column type in DuckDB, type describe now implies).
     retyped: list[tuple[SelectedField, str, str]] = field(default_factory=list)
 
@@ -136,7 +139,11 @@ def compare_schema(con: duckdb.DuckDBPyConnection, plan: FieldPlan) -> tuple[Sch
         else:
             stage_types[f.column] = wanted
     selected = {f.column for f in plan.fields}
-    changes.vanished = [c for c in existing if c not in selected and c not in (SYNCED_AT_COLUMN, RUN_ID_COLUMN)]
+    left_out = {snake_case(name) for name in plan.skipped}
+    for column in existing:
+        if column in selected or column in (SYNCED_AT_COLUMN, RUN_ID_COLUMN):
+            continue
+        (changes.unselected if column in left_out else changes.vanished).append(column)
     return changes, stage_types
 
 
@@ -211,8 +218,9 @@ class ObjectLoad:
                 bad = self.con.execute(
                     f"SELECT Id, CAST({quote(n)} AS VARCHAR) FROM _l2c_bad "
                     f"WHERE {quote(n)} IS NOT NULL AND TRY_CAST({quote(n)} AS {column_type}) IS NULL LIMIT 1"
-                ).fetchone()
+                ).fetchall()
                 if bad:
+                    bad = bad[0]
                     return SchemaConflict(
                         f"{self.plan.object_name}.{n} of record {bad[0]}: value {bad[1][:80]!r} does not fit the "
                         f"raw column {RAW_SCHEMA}.{self.plan.table}.{self.fields_by_name[n].column} ({column_type}). "
@@ -230,8 +238,9 @@ class ObjectLoad:
             bad = self.con.execute(
                 f"SELECT id, CAST({col} AS VARCHAR) FROM {staged} AS s WHERE {col} IS NOT NULL AND "
                 f"(TRY_CAST({col} AS {have}) IS NULL OR CAST(TRY_CAST({col} AS {have}) AS {wanted}) <> {col}) LIMIT 1"
-            ).fetchone()
+            ).fetchall()
             if bad:
+                bad = bad[0]
                 raise SchemaConflict(
                     f"{self.plan.object_name}.{f.name} changed type to {f.sf_type} ({wanted}) but the raw column "
                     f"{RAW_SCHEMA}.{self.plan.table}.{f.column} is {have}: value {bad[1][:80]!r} of record {bad[0]} "
@@ -274,10 +283,10 @@ class ObjectLoad:
             f"SELECT count(*) FILTER (WHERE {quote(RUN_ID_COLUMN)} = $run), "
             f"count(*) FILTER (WHERE {quote(RUN_ID_COLUMN)} = $run AND {deleted}), count(*) FROM {target}",
             {"run": self.run_id},
-        ).fetchone()
+        ).fetchall()[0]
         watermark = previous_watermark
         if plan.replication_column:
-            seen = con.execute(f"SELECT max({quote(plan.replication_column)}) FROM {self.stage_name(0)}").fetchone()[0]
+            seen = con.execute(f"SELECT max({quote(plan.replication_column)}) FROM {self.stage_name(0)}").fetchall()[0][0]
             if seen is not None and (watermark is None or seen > watermark):
                 watermark = seen
         con.execute(
