@@ -53,6 +53,8 @@ DEFAULT_API_VERSION = "59.0"
 QUERY_PAGE_SIZE = 2000
 DEFAULT_BULK_MAX_RECORDS = 50_000
 _OPEN_CURSORS = 200
+#: Bulk jobs kept (with their results) before the oldest are forgotten, as Salesforce purges old jobs.
+_RETAINED_JOBS = 200
 
 _LOGIN_HOST_PREFIX = re.compile(r"^/[^/]+\.salesforce\.com(?=/)")
 _API_PATH = re.compile(r"^/services/data/v(?P<version>\d+\.\d)(?P<rest>/.*)?$")
@@ -534,6 +536,8 @@ class SandboxApi:
             job.records = query.run(self.state.snapshot(query.object_name, include_deleted=operation == "queryAll"))
         with self._lock:
             self._jobs[job.id] = job
+            while len(self._jobs) > _RETAINED_JOBS:
+                self._jobs.pop(next(iter(self._jobs)))
         return json_response(200, job.info(self.bulk_processing_seconds, full=False))
 
     def _patch_job(self, req: Request, job: BulkJob) -> Response:
