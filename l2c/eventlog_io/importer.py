@@ -574,24 +574,24 @@ class _Import:
         )
 
     def _write_activities(self) -> None:
-        """The activity catalog of the imported log, in typical order (mean relative position in its cases)."""
+        """The activity catalog of the imported log, in typical order (mean position in its cases)."""
         source_field = self.mapping.roles["activity"].replace("'", "''")
         description = f"Imported from {self.source.path.name}".replace("'", "''")
         drop_relation(self.con, config.MARTS_SCHEMA, "activities")
         self.con.execute(f"""
             CREATE TABLE {self.mart("activities")} AS
             WITH positions AS (
-                SELECT activity, case_id,
+                SELECT activity, case_id, activity_order,
                        (activity_order - 1) / greatest(count(*) OVER (PARTITION BY case_id) - 1, 1) AS position
                 FROM {self.mart("event_log")}
             ),
             per_activity AS (
-                SELECT activity, avg(position) AS mean_position, count(*) AS events,
+                SELECT activity, avg(activity_order) AS mean_order, avg(position) AS mean_position, count(*) AS events,
                        count(DISTINCT case_id) AS cases
                 FROM positions GROUP BY activity
             )
             SELECT activity,
-                   CAST(10 * row_number() OVER (ORDER BY mean_position, activity) AS INTEGER) AS sort_order,
+                   CAST(10 * row_number() OVER (ORDER BY mean_order, mean_position, activity) AS INTEGER) AS sort_order,
                    'import' AS source_object, '{source_field}' AS source_field,
                    CAST(NULL AS VARCHAR) AS source_value, false AS is_milestone,
                    '{description}' AS description, events, cases
@@ -778,7 +778,7 @@ def _inferred_casts(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
     """For text columns whose every value is an integer / number / boolean / ISO timestamp: the cast to it.
 
     One scan of the table counts, per column, the values each type reads.
-    Integers with leading zeros (ids such as '007') stay text.
+    Numbers with leading zeros (ids such as '007') keep the column text.
     """
     if not columns:
         return {}
@@ -787,8 +787,9 @@ def _inferred_casts(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
         q = quote(c)
         parts += [
             f"count({q})",
-            f"count(TRY_CAST({q} AS BIGINT)) FILTER (WHERE NOT regexp_matches({q}, '^\\s*[+-]?0[0-9]'))",
-            f"count(TRY_CAST({q} AS DOUBLE))",
+            # Digits only: DuckDB would cast '1.5' to BIGINT 2.
+            f"count(*) FILTER (WHERE regexp_full_match(trim({q}), '[+-]?[0-9]{{1,18}}'))",
+            f"count(TRY_CAST({q} AS DOUBLE)) FILTER (WHERE NOT regexp_matches({q}, '^\\s*[+-]?0[0-9]'))",
             f"count(*) FILTER (WHERE lower(trim({q})) IN ('true', 'false'))",
             f"count(TRY_CAST({q} AS TIMESTAMPTZ)) FILTER (WHERE regexp_matches({q}, '^\\s*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}'))",
         ]
@@ -799,7 +800,7 @@ def _inferred_casts(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
         q = quote(c)
         if n == 0:
             continue
-        if n_int == n:
+        if n_int == n and n_float == n:
             casts[c] = f"TRY_CAST({q} AS BIGINT)"
         elif n_float == n:
             casts[c] = f"TRY_CAST({q} AS DOUBLE)"
