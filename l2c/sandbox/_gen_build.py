@@ -273,7 +273,7 @@ class TableBuilder:
         s = self.sim
         rng = s.rng
         nc = len(conv_opp)
-        nu = max(20, 2 * nc)
+        nu = max(20, (3 * nc) // 2)
         n = nc + nu
         f = s.f[conv_opp]
         conv_b0 = s.b0[conv_opp]
@@ -382,7 +382,8 @@ class TableBuilder:
                                Amount=s.list_total))
         # CloseDate pushed once when the expected date passes with the deal still open
         close_day = s.clock.local_date(s.close)
-        push_b = s.clock.of_date(initial_close) + rng.uniform(0.0, 0.9, n)
+        # ...but not while waiting for the first quote: reps revisit the date once the quote is out
+        push_b = np.fmax(s.clock.of_date(initial_close) + rng.uniform(0.0, 0.9, n), s.q1["created"] + 0.02)
         pushed = (close_day > initial_close) & (push_b < s.close - 0.01)
         new_close = np.maximum(close_day + rng.integers(0, 22, n).astype("timedelta64[D]"),
                                initial_close + np.timedelta64(14, "D"))
@@ -716,7 +717,7 @@ class TableBuilder:
         life_end = np.fmin(s.close, s.b0 + 250)
         who = np.where(s.from_lead, self.converted_contact_of_opp(), self.primary_contact[s.acc])
         # tasks
-        nt_per = np.minimum(rng.poisson(1.5, s.n), 5)
+        nt_per = np.minimum(rng.poisson(1.2, s.n), 5)
         o = np.repeat(np.arange(s.n), nt_per)
         nt = len(o)
         tb = s.b0[o] + rng.random(nt) * (life_end[o] - s.b0[o]) + 0.01
@@ -741,7 +742,7 @@ class TableBuilder:
         removal = s._frame(deleted, deleted_b, tz, actor, IsDeleted=True)
         self.tables["Task"] = assemble("Task", salesforce_ids("00T", nt), [created, completed, removal], self.cutoff)
         # events (meetings)
-        ne_per = np.minimum(rng.poisson(0.8, s.n), 3)
+        ne_per = np.minimum(rng.poisson(0.6, s.n), 3)
         o = np.repeat(np.arange(s.n), ne_per)
         ne = len(o)
         eb = s.b0[o] + rng.random(ne) * (life_end[o] - s.b0[o]) + 0.01

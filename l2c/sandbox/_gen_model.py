@@ -39,9 +39,9 @@ class Plan:
     """Sizes of the planted behaviours (documented in docs/demo-org.md)."""
 
     won_share: float = 0.42
-    from_lead_share: float = 0.5
+    from_lead_share: float = 0.4
     #: Mean business days between "Stage: Proposal/Price Quote" and "Quote Created" (others: ~4).
-    bottleneck_mean_business_days: float = 30.0
+    bottleneck_mean_business_days: float = 40.0
     slow_rep_factor: float = 2.0
     slow_contract_region: str = "APAC"
     slow_contract_mean_business_days: float = 15.0
@@ -258,7 +258,7 @@ class OrgSimulation:
         top = np.where(won, NEGOTIATION, lost_at)
         visit = np.zeros((n, 8), dtype=bool)
         visit[:, 0] = True
-        visit[:, 1:6] = rng.random((n, 5)) < 0.8
+        visit[:, 1:6] = rng.random((n, 5)) < 0.7
         visit &= np.arange(8)[None, :] <= top[:, None]
         visit[np.arange(n), top] = True
         visit[:, PROPOSAL] = top >= PROPOSAL  # no negotiation without a proposal
@@ -315,11 +315,11 @@ class OrgSimulation:
         decided = np.where(has_quote, last_quote_moment, no_quote_end)
         # contract (won deals)
         slow_region = self.account_region[self.acc] == REGIONS.index(plan.slow_contract_region)
-        c_created = np.where(won, decided + rng.uniform(0.2, 2.0, n), np.nan)
-        c_review = c_created + rng.uniform(0.3, 1.5, n)
+        c_created = np.where(won, decided + rng.uniform(0.2, 2.0, n) * f, np.nan)
+        c_review = c_created + rng.uniform(0.3, 1.5, n) * f
         approval_mean = np.where(slow_region, plan.slow_contract_mean_business_days, plan.contract_mean_business_days)
-        c_active = c_review + rng.gamma(3.0, approval_mean / 3.0)
-        close = np.where(won, c_active + rng.uniform(0.05, 0.6, n), decided + rng.uniform(0.1, 1.5, n))
+        c_active = c_review + rng.gamma(3.0, approval_mean / 3.0) * f
+        close = np.where(won, c_active + rng.uniform(0.05, 0.6, n), decided + rng.uniform(0.1, 1.5, n) * f)
         close = self._quarter_end_push(close, won)
         # owner change (never involving the slow rep, so per-rep effects stay clean)
         owner_change = (self._u() < plan.owner_change_share) & (self.owner != self.slow_rep)
@@ -365,9 +365,9 @@ class OrgSimulation:
         rng, n, f = self.rng, self.n, self.f
         has = ~np.isnan(start)
         route = route & has
-        needs_review = np.where(route, start + rng.uniform(0.1, 1.0, n), np.nan)
-        in_review = needs_review + rng.uniform(0.05, 0.5, n)
-        decided = in_review + self._gamma(2.0, 3.0)
+        needs_review = np.where(route, start + rng.uniform(0.1, 1.0, n) * f, np.nan)
+        in_review = needs_review + rng.uniform(0.05, 0.5, n) * f
+        decided = in_review + self._gamma(2.0, 3.0) * f
         presented = np.where(route, decided, start) + self._gamma(1.5, 1.0) * f + 0.05
         presented = np.where(rejected, np.nan, presented)
         negotiation = presented + rng.uniform(0.02, 0.1, n)
@@ -383,7 +383,8 @@ class OrgSimulation:
         day = self.clock.local_date(close)
         qe = quarter_end(day)
         window_start = qe - np.timedelta64(13, "D")
-        push = won & (day < window_start) & (self._u() < self.plan.quarter_end_push_share)
+        # the slow rep does not chase quarter ends (which would blur his planted delay)
+        push = won & (day < window_start) & (self._u() < self.plan.quarter_end_push_share) & (self.f == 1.0)
         lo = np.maximum(close, self.clock.of_date(window_start))
         hi = self.clock.of_date(qe + np.timedelta64(1, "D"))
         pushed = lo + self._u() * np.maximum(hi - lo - 0.02, 0.0)

@@ -1,13 +1,505 @@
-"""Ground truth of the demo org: the planted behaviours and their measured sizes."""
+"""Ground truth of the demo org: the planted behaviours and their measured sizes.
+
+Every figure is measured on the org *as visible at ``now``* (the clock's initial
+value) from the generated tables themselves, so a test or an analysis that
+reads the same tables (or the extracted raw layer) can reproduce it exactly.
+:func:`opportunity_event_log` is the reference event log used for the
+waiting-time figures; it names activities like the default activity catalog.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import TYPE_CHECKING
+
+import polars as pl
+
+from l2c.salesforce_schema import OPPORTUNITY_STAGES
+from l2c.sandbox._gen_model import DISCOUNT_POLICY_PCT, FUTURE_DAYS
 
 if TYPE_CHECKING:
     from l2c.sandbox._gen_model import OrgSimulation
     from l2c.sandbox.generator import DemoOrg
 
+FORMAT_VERSION = 1
+DAY_US = 86_400_000_000
+
+#: Default activity catalog (DESIGN.md), in the order used to break same-instant ties.
+ACTIVITIES: tuple[str, ...] = (
+    "Lead Created", "Lead Converted", "Opportunity Created",
+    *[f"Stage: {s[0]}" for s in OPPORTUNITY_STAGES if not s[2]],
+    "Amount Changed", "Close Date Pushed", "Owner Changed",
+    "Quote Created", "Quote Approval Requested", "Quote Approved", "Quote Rejected", "Quote Presented",
+    "Quote Accepted", "Quote Denied", "Contract Created", "Contract Activated", "Closed Won", "Closed Lost",
+    "Order Created", "Order Activated", "Order Reworked", "Invoice Posted", "Payment Received",
+)
+_OPEN_STAGE_ORDER = {s[0]: i for i, s in enumerate(OPPORTUNITY_STAGES) if not s[2]}
+
+
+def _days(expr: pl.Expr) -> pl.Expr:
+    """A duration expression in (fractional) days."""
+    return expr.dt.total_microseconds() / DAY_US
+
+
+def _first_versions(table: pl.DataFrame) -> pl.DataFrame:
+    return table.filter((pl.col("Id") != pl.col("Id").shift(1)).fill_null(True))
+
+
+def _changes_to(table: pl.DataFrame, field: str) -> pl.DataFrame:
+    """Versions where ``field`` took a new value (not the first version)."""
+    same = (pl.col("Id") == pl.col("Id").shift(1)).fill_null(False)
+    return table.filter(same & pl.col(field).ne_missing(pl.col(field).shift(1)))
+
+
+def _until(table: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
+    return table.filter(pl.col("_valid_from") <= at)
+
+
+def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.DataFrame:
+    """The opportunities' events up to ``at`` (default ``now``), named like the default activity catalog.
+
+    Columns: ``case_id`` (Opportunity Id), ``activity``, ``timestamp``, ``activity_order``
+    (catalog position, breaks same-instant ties), ``source_object``, ``source_id``.
+    """
+    at = org.now if at is None else at
+    t = {name: _until(table, at) for name, table in org.tables.items()}
+    opp = t["Opportunity"]
+    ofh = t["OpportunityFieldHistory"]
+    parts = [
+        _first_versions(opp).select(pl.col("Id").alias("case_id"), pl.lit("Opportunity Created").alias("activity"),
+                                    pl.col("CreatedDate").alias("timestamp"), pl.lit("Opportunity").alias("source_object"),
+                                    pl.col("Id").alias("source_id")),
+    ]
+    # the first stage comes from the creation snapshot, the others from field history
+    first_stage = t["OpportunityHistory"].filter(
+        (pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
+    parts.append(first_stage.select(pl.col("OpportunityId").alias("case_id"),
+                                    (pl.lit("Stage: ") + pl.col("StageName")).alias("activity"),
+                                    pl.col("CreatedDate").alias("timestamp"),
+                                    pl.lit("OpportunityHistory").alias("source_object"), pl.col("Id").alias("source_id")))
+    stage = ofh.filter(pl.col("Field") == "StageName")
+    closed = {s[0]: s[0] for s in OPPORTUNITY_STAGES if s[2]}
+    parts.append(stage.select(
+        pl.col("OpportunityId").alias("case_id"),
+        pl.when(pl.col("NewValue").is_in(list(closed))).then(pl.col("NewValue"))
+        .otherwise(pl.lit("Stage: ") + pl.col("NewValue")).alias("activity"),
+        pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
+        pl.col("Id").alias("source_id")))
+    other = {
+        "Amount Changed": pl.col("Field") == "Amount",
+        "Close Date Pushed": (pl.col("Field") == "CloseDate") & (pl.col("NewValue") > pl.col("OldValue")),
+        "Owner Changed": pl.col("Field") == "Owner",
+    }
+    for activity, cond in other.items():
+        parts.append(ofh.filter(cond).select(
+            pl.col("OpportunityId").alias("case_id"), pl.lit(activity).alias("activity"),
+            pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
+            pl.col("Id").alias("source_id")))
+    quote = t["Quote"]
+    parts.append(_first_versions(quote).select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Created").alias("activity"),
+        pl.col("CreatedDate").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
+    status = _changes_to(quote, "Status").filter(pl.col("Status").is_in(["Presented", "Accepted", "Denied"]))
+    parts.append(status.select(
+        pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
+        pl.col("_valid_from").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
+    quote_opp = _first_versions(quote).select(pl.col("Id").alias("TargetObjectId"), pl.col("OpportunityId"))
+    pi = t["ProcessInstance"].join(quote_opp, on="TargetObjectId", how="inner")
+    parts.append(_first_versions(pi).select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Approval Requested").alias("activity"),
+        pl.col("CreatedDate").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
+        pl.col("Id").alias("source_id")))
+    decided = _changes_to(pi, "Status").filter(pl.col("Status").is_in(["Approved", "Rejected"]))
+    parts.append(decided.select(
+        pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
+        pl.col("_valid_from").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
+        pl.col("Id").alias("source_id")))
+    contract_opp = (_first_versions(opp).select("Id").join(
+        opp.filter(pl.col("ContractId").is_not_null()).select("Id", "ContractId").unique("Id", keep="last"),
+        on="Id").select(pl.col("ContractId"), pl.col("Id").alias("case_id")))
+    contract = t["Contract"].join(contract_opp, left_on="Id", right_on="ContractId", how="inner")
+    parts.append(_first_versions(contract).select(
+        "case_id", pl.lit("Contract Created").alias("activity"), pl.col("CreatedDate").alias("timestamp"),
+        pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
+    parts.append(_changes_to(contract, "Status").filter(pl.col("Status") == "Activated").select(
+        "case_id", pl.lit("Contract Activated").alias("activity"), pl.col("_valid_from").alias("timestamp"),
+        pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
+    order = t["Order"]
+    parts.append(_first_versions(order).select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Created").alias("activity"),
+        pl.col("CreatedDate").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
+    parts.append(_changes_to(order, "Status").filter(pl.col("Status") == "Activated").select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Activated").alias("activity"),
+        pl.col("_valid_from").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
+    parts.append(_order_reworks(order).select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Reworked").alias("activity"),
+        pl.col("_valid_from").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
+    order_opp = _first_versions(order).select(pl.col("Id").alias("blng__Order__c"), pl.col("OpportunityId"))
+    invoice = t["blng__Invoice__c"].join(order_opp, on="blng__Order__c", how="inner")
+    parts.append(_changes_to(invoice, "blng__InvoiceStatus__c").filter(pl.col("blng__InvoiceStatus__c") == "Posted")
+                 .select(pl.col("OpportunityId").alias("case_id"), pl.lit("Invoice Posted").alias("activity"),
+                         pl.col("_valid_from").alias("timestamp"), pl.lit("blng__Invoice__c").alias("source_object"),
+                         pl.col("Id").alias("source_id")))
+    invoice_opp = _first_versions(invoice).select(pl.col("Id").alias("blng__Invoice__c"), "OpportunityId")
+    payments = (_first_versions(t["blng__PaymentAllocationInvoice__c"]).join(invoice_opp, on="blng__Invoice__c")
+                .join(_first_versions(t["blng__Payment__c"]).select(pl.col("Id").alias("blng__Payment__c"),
+                                                                    pl.col("CreatedDate").alias("paid_at")),
+                      on="blng__Payment__c"))
+    parts.append(payments.select(
+        pl.col("OpportunityId").alias("case_id"), pl.lit("Payment Received").alias("activity"),
+        pl.col("paid_at").alias("timestamp"), pl.lit("blng__Payment__c").alias("source_object"),
+        pl.col("blng__Payment__c").alias("source_id")))
+    order_of = pl.DataFrame({"activity": list(ACTIVITIES), "activity_order": list(range(len(ACTIVITIES)))})
+    log = pl.concat(parts).join(order_of, on="activity", how="left")
+    return log.sort(["case_id", "timestamp", "activity_order"]).select(
+        "case_id", "activity", "timestamp", "activity_order", "source_object", "source_id")
+
+
+def _order_reworks(order: pl.DataFrame) -> pl.DataFrame:
+    """Order versions that change TotalAmount after the order was activated."""
+    same = (pl.col("Id") == pl.col("Id").shift(1)).fill_null(False)
+    was_active = pl.col("Status").shift(1) == "Activated"
+    return order.filter(same & was_active & pl.col("TotalAmount").ne_missing(pl.col("TotalAmount").shift(1)))
+
+
+def directly_follows_waits(log: pl.DataFrame) -> pl.DataFrame:
+    """Waiting time per directly-follows pair: transitions, total/mean/median days, share of all waiting."""
+    edges = log.with_columns(
+        next_activity=pl.col("activity").shift(-1).over("case_id"),
+        wait_days=_days(pl.col("timestamp").shift(-1).over("case_id") - pl.col("timestamp")),
+    ).filter(pl.col("next_activity").is_not_null())
+    out = edges.group_by(pl.col("activity").alias("from_activity"), pl.col("next_activity").alias("to_activity")).agg(
+        transitions=pl.len(), total_wait_days=pl.col("wait_days").sum(),
+        mean_wait_days=pl.col("wait_days").mean(), median_wait_days=pl.col("wait_days").median(),
+    )
+    return out.with_columns(share_of_total_wait=pl.col("total_wait_days") / pl.col("total_wait_days").sum()).sort(
+        ["total_wait_days", "from_activity", "to_activity"], descending=[True, False, False])
+
+
+def _r(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None else round(float(x), digits)
+
+
+def _ids(df: pl.DataFrame, column: str) -> list[str]:
+    return sorted(df[column].unique().to_list())
+
 
 def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
-    return {"generator": {"seed": org.seed, "n_opportunities": org.n_opportunities, "now": org.now.isoformat()}}
+    """The ground-truth document (``ground_truth.json``) for an org generated from ``sim``."""
+    now = org.now
+    snap = {name: org.snapshot(name) for name in org.tables}
+    log = opportunity_event_log(org)
+    opp = snap["Opportunity"]
+    won = opp.filter(pl.col("IsWon"))
+    lost = opp.filter(pl.col("IsClosed") & ~pl.col("IsWon"))
+    leads = snap["Lead"].filter(~pl.col("IsDeleted"))
+    slow_rep_id = sim.user_ids[sim.slow_rep]
+    plan = dataclasses.asdict(sim.plan)
+    return {
+        "format_version": FORMAT_VERSION,
+        "generator": {
+            "seed": org.seed, "n_opportunities": org.n_opportunities, "now": now.isoformat(),
+            "timeline_end": (now + dt.timedelta(days=FUTURE_DAYS)).isoformat(),
+            "measured_at": now.isoformat(), "discount_policy_pct": DISCOUNT_POLICY_PCT, "plan": plan,
+        },
+        "counts": {
+            "opportunities": opp.height, "won": won.height, "lost": lost.height,
+            "open": opp.height - won.height - lost.height,
+            "leads": leads.height, "converted_leads": int(leads["IsConverted"].sum()),
+            **{f"rows_at_now.{name}": df.height for name, df in snap.items()},
+        },
+        "activities": list(ACTIVITIES),
+        "behaviours": {
+            "bottleneck": _bottleneck(org, log, sim),
+            "slow_rep": _slow_rep(org, log, slow_rep_id, sim),
+            "slow_contract_approval_region": _slow_contract_region(org, sim),
+            "discount_above_policy_without_approval": _skipped_approvals(org, won, sim),
+            "rework": _rework(org, log),
+            "late_paying_segment": _late_payers(org, sim),
+            "discount_effects": _discount_effects(org, sim),
+            "won_without_accepted_quote": _won_without_accepted_quote(org, won, sim),
+            "quarter_end_push": _quarter_end_push(won, sim),
+            "non_standard_contract_terms": _non_standard_terms(org),
+            "lead_conversion": {
+                "leads": leads.height, "converted": int(leads["IsConverted"].sum()),
+                "conversion_rate": _r(leads["IsConverted"].mean()),
+                "how_to_detect": "Lead.IsConverted / LeadHistory rows with Field = 'leadConverted'",
+            },
+        },
+    }
+
+
+def _bottleneck(org: DemoOrg, log: pl.DataFrame, sim: OrgSimulation) -> dict:
+    frm, to = "Stage: Proposal/Price Quote", "Quote Created"
+    waits = directly_follows_waits(log)
+    edge = waits.filter((pl.col("from_activity") == frm) & (pl.col("to_activity") == to))
+    rank = waits.with_row_index("rank", offset=1).filter(
+        (pl.col("from_activity") == frm) & (pl.col("to_activity") == to))["rank"]
+    runner_up = waits.filter(~((pl.col("from_activity") == frm) & (pl.col("to_activity") == to))).row(0, named=True)
+    e = edge.row(0, named=True) if edge.height else {}
+    return {
+        "from_activity": frm, "to_activity": to,
+        "description": "Quotes are created long after the opportunity reaches Proposal/Price Quote.",
+        "planted": {"mean_business_days": sim.plan.bottleneck_mean_business_days,
+                    "other_stage_steps_mean_business_days": 4.0},
+        "measured": {
+            "transitions": e.get("transitions", 0), "mean_wait_days": _r(e.get("mean_wait_days")),
+            "median_wait_days": _r(e.get("median_wait_days")), "total_wait_days": _r(e.get("total_wait_days"), 1),
+            "share_of_total_wait": _r(e.get("share_of_total_wait")),
+            "rank_by_total_wait": int(rank[0]) if rank.len() else None,
+            "runner_up": {"from_activity": runner_up["from_activity"], "to_activity": runner_up["to_activity"],
+                          "share_of_total_wait": _r(runner_up["share_of_total_wait"])},
+        },
+        "how_to_detect": ("Directly-follows waiting times of the opportunity event log (events up to now, sorted by "
+                          "timestamp then catalog order): this pair has the largest total waiting time."),
+    }
+
+
+def _cycle_times(log: pl.DataFrame) -> pl.DataFrame:
+    """Per closed opportunity: created, closed, cycle_days and whether it was won."""
+    created = log.filter(pl.col("activity") == "Opportunity Created").select("case_id", created="timestamp")
+    closed = log.filter(pl.col("activity").is_in(["Closed Won", "Closed Lost"])).group_by("case_id").agg(
+        closed=pl.col("timestamp").max(), won=(pl.col("activity") == "Closed Won").last())
+    return created.join(closed, on="case_id").with_columns(cycle_days=_days(pl.col("closed") - pl.col("created")))
+
+
+def _slow_rep(org: DemoOrg, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) -> dict:
+    owners = org.snapshot("Opportunity").select(pl.col("Id").alias("case_id"), "OwnerId")
+    cycles = _cycle_times(log).join(owners, on="case_id").filter(pl.col("won"))
+    rep = cycles.filter(pl.col("OwnerId") == rep_id)
+    others = cycles.filter(pl.col("OwnerId") != rep_id)
+    per_rep = cycles.group_by("OwnerId").agg(pl.col("cycle_days").mean()).sort(["cycle_days", "OwnerId"],
+                                                                               descending=True)
+    rep_name = org.snapshot("User").filter(pl.col("Id") == rep_id)["Name"][0]
+    return {
+        "user_id": rep_id, "name": rep_name,
+        "description": "Every waiting time the rep controls is doubled on this rep's opportunities.",
+        "planted": {"waiting_time_factor": sim.plan.slow_rep_factor},
+        "measured": {
+            "won_opportunities": rep.height, "mean_won_cycle_days": _r(rep["cycle_days"].mean()),
+            "others_won_opportunities": others.height,
+            "others_mean_won_cycle_days": _r(others["cycle_days"].mean()),
+            "ratio": _r(rep["cycle_days"].mean() / others["cycle_days"].mean()) if rep.height else None,
+            "slowest_rep_by_mean_won_cycle": per_rep["OwnerId"][0] if per_rep.height else None,
+        },
+        "how_to_detect": ("Won cycle time = Closed Won timestamp - Opportunity Created, over deals won by now, "
+                          "grouped by current OwnerId (this rep's deals never change owner)."),
+    }
+
+
+def _contract_approval(org: DemoOrg) -> pl.DataFrame:
+    contract = _until(org.tables["Contract"], org.now)
+    created = _first_versions(contract).select("Id", "AccountId", created="CreatedDate")
+    activated = _changes_to(contract, "Status").filter(pl.col("Status") == "Activated").select(
+        "Id", activated="_valid_from")
+    in_approval = _changes_to(contract, "Status").filter(pl.col("Status") == "In Approval Process").select(
+        "Id", in_approval="_valid_from")
+    region = org.snapshot("Account").select(pl.col("Id").alias("AccountId"), "Region__c")
+    return (created.join(in_approval, on="Id").join(activated, on="Id").join(region, on="AccountId")
+            .with_columns(created_to_activated_days=_days(pl.col("activated") - pl.col("created")),
+                          approval_days=_days(pl.col("activated") - pl.col("in_approval"))))
+
+
+def _slow_contract_region(org: DemoOrg, sim: OrgSimulation) -> dict:
+    region = sim.plan.slow_contract_region
+    c = _contract_approval(org)
+    per_region = c.group_by("Region__c").agg(
+        contracts=pl.len(), mean_days=pl.col("created_to_activated_days").mean(),
+        mean_approval_days=pl.col("approval_days").mean()).sort("Region__c")
+    slow = c.filter(pl.col("Region__c") == region)
+    others = c.filter(pl.col("Region__c") != region)
+    return {
+        "region": region, "from_activity": "Contract Created", "to_activity": "Contract Activated",
+        "description": f"Contracts of {region} accounts wait much longer in 'In Approval Process' before Activated.",
+        "planted": {"mean_approval_business_days": sim.plan.slow_contract_mean_business_days,
+                    "other_regions_mean_approval_business_days": sim.plan.contract_mean_business_days},
+        "measured": {
+            "contracts": slow.height, "mean_days": _r(slow["created_to_activated_days"].mean()),
+            "others_contracts": others.height, "others_mean_days": _r(others["created_to_activated_days"].mean()),
+            "ratio": _r(slow["created_to_activated_days"].mean() / others["created_to_activated_days"].mean())
+            if slow.height and others.height else None,
+            "per_region": {r["Region__c"]: {"contracts": r["contracts"], "mean_days": _r(r["mean_days"]),
+                                           "mean_approval_days": _r(r["mean_approval_days"])}
+                           for r in per_region.iter_rows(named=True)},
+        },
+        "how_to_detect": ("Contract Created -> Contract Activated (ContractHistory Status rows), activated by now, "
+                          "grouped by Account.Region__c."),
+    }
+
+
+def _accepted_quotes(org: DemoOrg) -> pl.DataFrame:
+    return org.snapshot("Quote").filter(pl.col("Status") == "Accepted")
+
+
+def _skipped_approvals(org: DemoOrg, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+    accepted = _accepted_quotes(org).join(won.select(pl.col("Id").alias("OpportunityId")), on="OpportunityId")
+    approvals = org.snapshot("ProcessInstance").select(pl.col("TargetObjectId").alias("Id")).unique()
+    above = accepted.filter(pl.col("Discount") > DISCOUNT_POLICY_PCT)
+    skipped = above.join(approvals, on="Id", how="anti")
+    return {
+        "policy": f"Quotes with Discount > {DISCOUNT_POLICY_PCT:g}% need an approved ProcessInstance",
+        "description": "A known share of quotes above the policy skip the approval process.",
+        "planted": {"skipped_share_of_quotes_above_policy": sim.plan.approval_skipped_share},
+        "measured": {
+            "won_opportunities": won.height, "won_with_accepted_quote_above_policy": above.height,
+            "won_above_policy_without_approval": skipped.height,
+            "share_of_won": _r(skipped.height / won.height if won.height else 0.0, 4),
+            "share_of_won_above_policy": _r(skipped.height / above.height if above.height else 0.0, 4),
+        },
+        "opportunity_ids": _ids(skipped, "OpportunityId"),
+        "quote_ids": _ids(skipped, "Id"),
+        "how_to_detect": ("Won opportunities whose Accepted quote has Discount > 20 and no ProcessInstance with "
+                          "TargetObjectId = that quote."),
+    }
+
+
+def _rework(org: DemoOrg, log: pl.DataFrame) -> dict:
+    ofh = _until(org.tables["OpportunityFieldHistory"], org.now).filter(pl.col("Field") == "StageName")
+    order = pl.DataFrame({"stage": list(_OPEN_STAGE_ORDER), "rank": list(_OPEN_STAGE_ORDER.values())})
+    back = (ofh.join(order.rename({"stage": "OldValue", "rank": "old_rank"}), on="OldValue")
+            .join(order.rename({"stage": "NewValue", "rank": "new_rank"}), on="NewValue")
+            .filter(pl.col("new_rank") < pl.col("old_rank")))
+    moves = back.group_by("OldValue", "NewValue").len().sort("len", descending=True)
+    quotes = _first_versions(_until(org.tables["Quote"], org.now))
+    reissued = quotes.group_by("OpportunityId").agg(quotes=pl.len()).filter(pl.col("quotes") >= 2)
+    reworks = _order_reworks(_until(org.tables["Order"], org.now))
+    return {
+        "stage_backwards": {
+            "description": "The first quote is denied, the stage goes back from Negotiation/Review to "
+                           "Proposal/Price Quote and a revised quote follows.",
+            "measured": {"opportunities": back["OpportunityId"].n_unique(), "moves": back.height,
+                         "transitions": [{"from": r["OldValue"], "to": r["NewValue"], "count": r["len"]}
+                                         for r in moves.iter_rows(named=True)]},
+            "opportunity_ids": _ids(back, "OpportunityId"),
+            "how_to_detect": "OpportunityFieldHistory StageName rows whose NewValue sorts before OldValue.",
+        },
+        "quote_reissued": {
+            "description": "A second quote on the same opportunity, after an approval rejection or a customer denial.",
+            "measured": {"opportunities": reissued.height},
+            "opportunity_ids": _ids(reissued, "OpportunityId"),
+            "how_to_detect": "More than one Quote per OpportunityId ('Quote Created' twice in a case).",
+        },
+        "order_reworked": {
+            "description": "Activated orders later amended: a later version with a different TotalAmount.",
+            "measured": {"orders": reworks["Id"].n_unique()},
+            "order_ids": _ids(reworks, "Id"),
+            "opportunity_ids": _ids(reworks, "OpportunityId"),
+            "how_to_detect": "Order versions after Status = Activated with a changed TotalAmount ('Order Reworked').",
+        },
+    }
+
+
+def _payments(org: DemoOrg) -> pl.DataFrame:
+    """Paid invoices up to now with days late, days to pay, segment, opportunity and accepted discount."""
+    inv = org.snapshot("blng__Invoice__c")
+    alloc = org.snapshot("blng__PaymentAllocationInvoice__c").select("blng__Invoice__c", "blng__Payment__c")
+    pay = org.snapshot("blng__Payment__c").select(pl.col("Id").alias("blng__Payment__c"), "blng__PaymentDate__c")
+    order = org.snapshot("Order").select(pl.col("Id").alias("blng__Order__c"), "OpportunityId")
+    seg = org.snapshot("Account").select(pl.col("Id").alias("blng__Account__c"), "Customer_Segment__c")
+    discount = _accepted_quotes(org).select("OpportunityId", "Discount")
+    return (inv.select(pl.col("Id").alias("blng__Invoice__c"), "blng__Account__c", "blng__Order__c",
+                       "blng__InvoiceDate__c", "blng__DueDate__c", "blng__TotalAmount__c")
+            .join(alloc, on="blng__Invoice__c").join(pay, on="blng__Payment__c")
+            .join(order, on="blng__Order__c").join(seg, on="blng__Account__c")
+            .join(discount, on="OpportunityId", how="left")
+            .with_columns(days_late=(pl.col("blng__PaymentDate__c") - pl.col("blng__DueDate__c")).dt.total_days(),
+                          days_to_pay=(pl.col("blng__PaymentDate__c") - pl.col("blng__InvoiceDate__c")).dt.total_days()))
+
+
+def _late_payers(org: DemoOrg, sim: OrgSimulation) -> dict:
+    segment = sim.plan.late_segment
+    p = _payments(org)
+    per = p.group_by("Customer_Segment__c").agg(
+        paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean(),
+        mean_days_to_pay=pl.col("days_to_pay").mean()).sort("Customer_Segment__c")
+    slow = p.filter(pl.col("Customer_Segment__c") == segment)
+    others = p.filter(pl.col("Customer_Segment__c") != segment)
+    return {
+        "segment": segment, "from_activity": "Invoice Posted", "to_activity": "Payment Received",
+        "description": f"{segment} customers pay long after the due date (invoices are due net 30).",
+        "planted": {"extra_days_late_mean": sim.plan.late_segment_extra_days, "payment_terms_days": 30},
+        "measured": {
+            "paid_invoices": slow.height, "mean_days_late": _r(slow["days_late"].mean()),
+            "mean_days_to_pay": _r(slow["days_to_pay"].mean()),
+            "others_paid_invoices": others.height, "others_mean_days_late": _r(others["days_late"].mean()),
+            "others_mean_days_to_pay": _r(others["days_to_pay"].mean()),
+            "per_segment": {r["Customer_Segment__c"]: {"paid_invoices": r["paid_invoices"],
+                                                       "mean_days_late": _r(r["mean_days_late"]),
+                                                       "mean_days_to_pay": _r(r["mean_days_to_pay"])}
+                            for r in per.iter_rows(named=True)},
+        },
+        "how_to_detect": ("days_late = blng__Payment__c.blng__PaymentDate__c - blng__Invoice__c.blng__DueDate__c "
+                          "(via blng__PaymentAllocationInvoice__c), grouped by Account.Customer_Segment__c."),
+    }
+
+
+def _discount_effects(org: DemoOrg, sim: OrgSimulation) -> dict:
+    p = _payments(org).filter(pl.col("Discount").is_not_null())
+    stats = p.select(
+        corr_late=pl.corr("Discount", "days_late"),
+        corr_amount=pl.corr("Discount", "blng__TotalAmount__c"),
+        slope=pl.cov("Discount", "days_late") / pl.col("Discount").var(),
+    ).row(0, named=True) if p.height > 2 else {"corr_late": None, "corr_amount": None, "slope": None}
+    bands = (p.with_columns(band=pl.when(pl.col("Discount") == 0).then(pl.lit("0%"))
+                            .when(pl.col("Discount") <= 10).then(pl.lit("0-10%"))
+                            .when(pl.col("Discount") <= 20).then(pl.lit("10-20%"))
+                            .otherwise(pl.lit(">20%")))
+             .group_by("band").agg(paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean()).sort("band"))
+    return {
+        "description": "Higher discounts go with later payment: days late grow with the accepted quote's discount.",
+        "planted": {"days_late_per_discount_pct": sim.plan.late_days_per_discount_pct},
+        "measured": {
+            "paid_invoices": p.height, "corr_discount_days_late": _r(stats["corr_late"]),
+            "slope_days_late_per_discount_pct": _r(stats["slope"]),
+            "corr_discount_invoice_amount": _r(stats["corr_amount"]),
+            "per_band": {r["band"]: {"paid_invoices": r["paid_invoices"], "mean_days_late": _r(r["mean_days_late"])}
+                         for r in bands.iter_rows(named=True)},
+        },
+        "how_to_detect": ("Paid invoices of won deals with an Accepted quote: Pearson correlation / OLS slope of "
+                          "days_late on the accepted Quote.Discount."),
+    }
+
+
+def _won_without_accepted_quote(org: DemoOrg, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+    quotes = org.snapshot("Quote")
+    accepted = quotes.filter(pl.col("Status") == "Accepted").select("OpportunityId").unique()
+    ids = won.select(pl.col("Id").alias("OpportunityId"))
+    without = ids.join(accepted, on="OpportunityId", how="anti")
+    no_quote = without.join(quotes.select("OpportunityId").unique(), on="OpportunityId", how="anti")
+    return {
+        "description": "Deals closed won although no quote was accepted (some never had a quote).",
+        "planted": {"share_of_won": sim.plan.won_without_accepted_quote_share},
+        "measured": {"won_opportunities": won.height, "without_accepted_quote": without.height,
+                     "without_any_quote": no_quote.height,
+                     "share_of_won": _r(without.height / won.height if won.height else 0.0, 4)},
+        "opportunity_ids": _ids(without, "OpportunityId"),
+        "how_to_detect": "Closed Won opportunities with no Quote in Status 'Accepted'.",
+    }
+
+
+def _quarter_end_push(won: pl.DataFrame, sim: OrgSimulation) -> dict:
+    q = won.with_columns(quarter_end=pl.col("CloseDate").dt.offset_by("1q").dt.truncate("1q").dt.offset_by("-1d"))
+    in_window = q.filter((pl.col("quarter_end") - pl.col("CloseDate")).dt.total_days() < 14)
+    return {
+        "description": "More deals close in the last two weeks of a quarter.",
+        "planted": {"pushed_share_of_won": sim.plan.quarter_end_push_share},
+        "measured": {"won_opportunities": won.height, "closed_in_last_14_days_of_quarter": in_window.height,
+                     "share": _r(in_window.height / won.height if won.height else 0.0, 4),
+                     "share_without_push": 0.154},
+        "how_to_detect": "Share of Closed Won CloseDate within 14 days before quarter end (about 15% if uniform).",
+    }
+
+
+def _non_standard_terms(org: DemoOrg) -> dict:
+    c = org.snapshot("Contract").filter(pl.col("SpecialTerms").is_not_null())
+    return {
+        "description": "Contracts signed with non-standard SpecialTerms.",
+        "measured": {"contracts": c.height},
+        "contract_ids": _ids(c, "Id"),
+        "how_to_detect": "Contract.SpecialTerms is not null (all start with 'Non-standard:').",
+    }
+
+
+__all__ = ["ACTIVITIES", "directly_follows_waits", "ground_truth",
+           "opportunity_event_log"]
