@@ -108,6 +108,36 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    from l2c.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    p = sub.add_parser(
+        "report",
+        help="write the self-contained Lead-to-Cash HTML report (index.html) from the marts",
+        description="Read the dbt and analysis marts (read-only) and write index.html, one self-contained "
+        "HTML file that opens offline, plus process_map.svg, into the output directory.",
+    )
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--out", metavar="DIR", help="directory to write into (default: report/ in the project)")
+    p.add_argument(
+        "--language", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
+        help=f"language of the report (default {DEFAULT_LANGUAGE})",
+    )
+    p.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from l2c.config import DEFAULT_REPORT_DIR, duckdb_path
+    from l2c.report import ReportDataError, write_report
+
+    try:
+        path = write_report(duckdb_path(args.db), args.out or DEFAULT_REPORT_DIR, language=args.language)
+    except ReportDataError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"wrote {path}")
+    return 0
+
+
 def _add_extract(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "extract",
@@ -144,7 +174,7 @@ def _cmd_extract(args: argparse.Namespace) -> int:
 
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_sandbox, _add_extract, _add_template, _add_import,
+    _add_sandbox, _add_extract, _add_template, _add_import, _add_report,
 ]
 
 

@@ -14,9 +14,12 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DATA_DIR = PROJECT_ROOT / "data"
+#: Where ``l2c report`` writes index.html (and process_map.svg) unless told otherwise.
+DEFAULT_REPORT_DIR = PROJECT_ROOT / "report"
 
 DUCKDB_PATH_ENV = "L2C_DUCKDB_PATH"
-DEFAULT_DUCKDB_PATH = DATA_DIR / "l2c.duckdb"
+# Not "l2c.duckdb": DuckDB names the catalog after the file, and a catalog "l2c" would shadow the schema "l2c".
+DEFAULT_DUCKDB_PATH = DATA_DIR / "warehouse.duckdb"
 
 #: DuckDB schemas: raw extraction, dbt marts (what BI reads), analysis outputs.
 RAW_SCHEMA = "raw_salesforce"
@@ -31,8 +34,28 @@ RUN_ID_COLUMN = "_l2c_run_id"
 SYNC_STATE_TABLE = "_l2c_sync_state"
 
 
+REPORT_DIR_ENV = "L2C_REPORT_DIR"
+DEFAULT_REPORT_DIR = DATA_DIR / "report"
+REPORT_LANGUAGE_ENV = "L2C_REPORT_LANGUAGE"
+#: Daily schedule of the whole pipeline (cron, in the schedule's time zone).
+SCHEDULE_CRON_ENV = "L2C_SCHEDULE_CRON"
+DEFAULT_SCHEDULE_CRON = "0 6 * * *"
+SCHEDULE_TIMEZONE_ENV = "L2C_SCHEDULE_TIMEZONE"
+#: Share of conformant cases below which the conformance asset check warns.
+CONFORMANCE_THRESHOLD_ENV = "L2C_CONFORMANCE_THRESHOLD"
+DEFAULT_CONFORMANCE_THRESHOLD = 0.8
+
+
+def report_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Where the HTML report goes: an explicit path, else ``$L2C_REPORT_DIR``, else ``data/report``."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get(REPORT_DIR_ENV)
+    return Path(env).expanduser().resolve() if env else DEFAULT_REPORT_DIR
+
+
 def duckdb_path(explicit: str | os.PathLike | None = None) -> Path:
-    """The DuckDB file to use: an explicit path, else ``$L2C_DUCKDB_PATH``, else ``data/l2c.duckdb``."""
+    """The DuckDB file to use: an explicit path, else ``$L2C_DUCKDB_PATH``, else ``data/warehouse.duckdb``."""
     if explicit:
         return Path(explicit).expanduser().resolve()
     env = os.environ.get(DUCKDB_PATH_ENV)

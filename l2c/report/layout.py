@@ -139,8 +139,10 @@ def layered_layout(
     rank = _ranks(sizes, mean_position, first, last)
     kinds = [_kind(rank, s, t) for s, t, _ in edges]
     layer = _layers(sizes, edges, kinds, rank, first, last)
+    # Once layered, the drawing decides: an arrow pointing down is forward even when its target
+    # usually comes earlier; one between nodes of the same layer is flat.
     kinds = [
-        "flat" if kind == "back" and layer[s] == layer[t] else kind
+        kind if kind == "self" else _drawn_kind(layer[s], layer[t])
         for kind, (s, t, _) in zip(kinds, edges, strict=True)
     ]
 
@@ -194,19 +196,33 @@ def _kind(rank: Mapping[str, int], source: str, target: str) -> str:
     return "forward" if rank[source] < rank[target] else "back"
 
 
+def _drawn_kind(source_layer: int, target_layer: int) -> str:
+    if source_layer < target_layer:
+        return "forward"
+    return "back" if source_layer > target_layer else "flat"
+
+
 def _layers(sizes, edges, kinds, rank, first, last) -> dict[str, int]:
-    """Longest path over forward arrows, visiting nodes in rank order (a topological order for them)."""
+    """Longest path over forward arrows, visiting nodes in rank order (a topological order for them).
+
+    A node reached only by back arrows (it usually comes early, but here only later steps lead to
+    it) joins the layer of the node ranked just before it rather than floating up to the top.
+    """
     incoming: dict[str, list[str]] = defaultdict(list)
     for (source, target, _), kind in zip(edges, kinds, strict=True):
         if kind == "forward":
             incoming[target].append(source)
     floor = 1 if first is not None and first in sizes else 0
     layer: dict[str, int] = {}
+    previous: str | None = None
     for node in sorted(sizes, key=rank.__getitem__):
         if node == first:
             layer[node] = 0
-            continue
-        layer[node] = max([layer[s] + 1 for s in incoming[node]] + [floor])
+        elif incoming[node] or previous is None:
+            layer[node] = max([layer[s] + 1 for s in incoming[node]] + [floor])
+        else:
+            layer[node] = max(layer[previous], floor)
+        previous = node
     if last is not None and last in sizes:
         layer[last] = max([v + 1 for n, v in layer.items() if n != last] + [0])
     return layer

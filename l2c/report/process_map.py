@@ -64,6 +64,27 @@ def layout_process_map(nodes: Sequence[MapNode], edges: Sequence[MapEdge], start
     return layered_layout(sizes, weighted, positions, first=start, last=end)
 
 
+#: In the main-paths view, arrows followed by at least this share of cases are kept (besides each
+#: activity's busiest incoming and outgoing arrow).
+MAIN_PATH_SHARE = 0.1
+
+
+def main_paths(edges: Sequence[MapEdge], start: str, share: float = MAIN_PATH_SHARE) -> list[MapEdge]:
+    """The arrows that carry the process: each activity's busiest incoming and outgoing arrow (so every
+    activity stays connected) plus every arrow followed by at least ``share`` of all cases."""
+    cases = sum(e.frequency for e in edges if e.source == start)
+    keep: set[tuple[str, str]] = set()
+    for key in ("source", "target"):
+        busiest: dict[str, MapEdge] = {}
+        for e in edges:
+            node = getattr(e, key)
+            if node not in busiest or (e.frequency, e.cases) > (busiest[node].frequency, busiest[node].cases):
+                busiest[node] = e
+        keep |= {(e.source, e.target) for e in busiest.values()}
+    keep |= {(e.source, e.target) for e in edges if e.frequency >= share * cases}
+    return [e for e in edges if (e.source, e.target) in keep]
+
+
 def render_process_map(
     nodes: Sequence[MapNode],
     edges: Sequence[MapEdge],
@@ -216,13 +237,24 @@ def _arrowhead(tip: tuple[float, float], direction: tuple[float, float], colour:
 
 
 def _edge_labels_group(layout: Layout, edge_info, view: str, fmt: Formatter) -> str:
-    out = [f'<g class="view view-{view} edge-labels" font-size="11" text-anchor="middle">']
+    """Edge values beside (not on) their arrows, nudged apart where two would overlap."""
+    share = _scale([_edge_value(edge_info[(e.source, e.target)], view) for e in layout.edges])
+    out = [f'<g class="view view-{view} edge-labels" font-size="11">']
+    placed: list[tuple[float, float, float, float]] = []
     for routed in layout.edges:
         info = edge_info[(routed.source, routed.target)]
+        text = _edge_label(info, view, fmt)
         x, y = _label_position(routed, layout.nodes)
+        x += (1.2 + 7.0 * share(_edge_value(info, view))) / 2 + 3
+        width = len(text) * 6.2 + 2
+        for dy in (0, 12, -12, 24, -24, 36):
+            box = (x, y + dy - 8, x + width, y + dy + 4)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
+                break
+        placed.append(box)
         out.append(
-            f'<text x="{x:.1f}" y="{y + 4:.1f}" fill="#333" stroke="#fff" stroke-width="3" '
-            f'paint-order="stroke" stroke-linejoin="round">{escape(_edge_label(info, view, fmt))}</text>'
+            f'<text x="{x:.1f}" y="{box[3]:.1f}" fill="#333" stroke="#fff" stroke-width="3" '
+            f'paint-order="stroke" stroke-linejoin="round">{escape(text)}</text>'
         )
     out.append("</g>")
     return "".join(out)
