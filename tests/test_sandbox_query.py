@@ -209,3 +209,50 @@ def test_record_retrieval_and_versions_listing(sandbox_org):
     assert record["Id"] == opp["Id"]
     assert record["StageName"] == opp["StageName"]
     assert record["attributes"]["type"] == "Opportunity"
+
+
+def test_query_batch_size_header_and_an_unknown_locator(sandbox_org):
+    sf = sandbox_org.client()
+    page = sf.query("SELECT Id FROM OpportunityFieldHistory", headers={"Sforce-Query-Options": "batchSize=500"})
+    assert len(page["records"]) == 500
+    assert page["nextRecordsUrl"].endswith("-500")
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.query_more("01gSB9999999999AAA-2000")
+    assert info.value.content == [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
+
+
+def test_replication_endpoints_list_updated_and_deleted_ids(new_sandbox_org):
+    org = new_sandbox_org()
+    sf = org.client()
+    start = org.clock
+    gone = org.snapshot("Account").get_column("Id").to_list()[:2]
+    org.advance(timedelta(days=20))
+    org.delete("Account", gone)
+    end = org.clock + timedelta(minutes=1)
+    updated = sf.Opportunity.updated(start, end)
+    changed = (org.versions("Opportunity")
+               .filter(pl.col("_valid_from").is_between(start, org.clock, closed="right"))
+               .get_column("Id").unique().to_list())
+    assert sorted(updated["ids"]) == sorted(changed)
+    deleted = sf.Account.deleted(start, end)
+    assert sorted(r["id"] for r in deleted["deletedRecords"]) == sorted(gone)
+    assert {r["deletedDate"] for r in deleted["deletedRecords"]} == {org.clock.strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+
+
+def test_concurrent_clients_while_the_clock_moves(new_sandbox_org):
+    from concurrent.futures import ThreadPoolExecutor
+
+    org = new_sandbox_org(n_opportunities=80)
+
+    def count_pages(_: int) -> int:
+        return sum(1 for _ in org.client().query_all_iter("SELECT Id, NewValue FROM OpportunityFieldHistory"))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(count_pages, i) for i in range(8)]
+        for _ in range(5):
+            org.advance(timedelta(hours=6))
+        counts = [f.result() for f in futures]
+    start_count = org.versions("OpportunityFieldHistory").height  # upper bound: every row ever
+    assert all(0 < c <= start_count for c in counts)
+    assert org.client().query("SELECT COUNT() FROM OpportunityFieldHistory")["totalSize"] == org.snapshot(
+        "OpportunityFieldHistory").height
