@@ -83,8 +83,8 @@ def write_analysis_marts(
         Tables: ``variants``, ``process_map_edges``, ``throughput_cases``,
         ``throughput_milestones``, ``bottlenecks``, ``rework``, ``rework_cases``,
         ``rework_stage_moves``, ``conformance_cases``, ``conformance_rules``,
-        ``conformance_fitness`` and ``conformance_deviations`` (only with
-        pm4py installed), ``root_causes``, ``rep_performance``,
+        ``conformance_fitness`` and ``conformance_deviations`` (won deals
+        against the shipped happy path; only with pm4py installed), ``root_causes``, ``rep_performance``,
         ``discount_bands``, ``days_to_pay``, ``lead_funnel`` (only when
         ``l2c.lead_event_log`` exists). Columns: ``docs/analysis.md``.
 
@@ -151,7 +151,7 @@ def _analyses(log, cases, lead_log, catalog, calendar, rules_path, say):
     yield "rework_stage_moves", lambda: analysis.rework(log, by="stage_move")
     yield "conformance_cases", checks
     yield "conformance_rules", lambda: conformance_rules(checks(), rules_path)
-    fitness = _fitness(log, say)
+    fitness = _fitness(log, cases, say)
     if fitness is not None:
         yield "conformance_fitness", lambda: fitness.variants
         yield "conformance_deviations", lambda: fitness.deviations
@@ -209,10 +209,17 @@ def _milestones(log: EventLog, cases: pl.DataFrame, attributes: list[str],
     return out.select(first + [c for c in out.columns if c not in first])
 
 
-def _fitness(log: EventLog, say: Progress):
-    """Alignment fitness against the shipped happy path, or None without pm4py."""
+def _fitness(log: EventLog, cases: pl.DataFrame, say: Progress):
+    """Alignment fitness of the won deals against the shipped happy path, or None without pm4py.
+
+    The happy path ends in payment: lost and open deals deviate from it by
+    definition, and would bury the deviations of the won ones (the rules cover them).
+    """
     from analysis.conformance import fitness
 
+    if C.IS_WON in cases.columns:
+        won = cases.filter(pl.col(C.IS_WON).fill_null(False)).select(C.CASE_ID)
+        log = EventLog(log.events.join(won, on=C.CASE_ID, how="semi", maintain_order="left"))
     try:
         return fitness(log, only_model_activities=True)
     except ImportError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy.stats import mannwhitneyu
+from scipy.stats import false_discovery_control, fisher_exact, mannwhitneyu
 
 from analysis import columns as C
 from analysis.log import EventLog
@@ -107,6 +107,10 @@ def rep_performance(
         pl.col("__conformant").mean().alias("conformance_rate"),
         pl.col("__rework").mean().alias("rework_rate"),
         pl.col("cycle_days").drop_nulls().alias("__cycles"),
+        pl.col("__conformant").sum().cast(pl.Int64).alias("__conformant_n"),
+        pl.col("__conformant").count().cast(pl.Int64).alias("__checked_n"),
+        pl.col("__rework").sum().cast(pl.Int64).alias("__rework_n"),
+        pl.col("__rework").count().cast(pl.Int64).alias("__rework_checked_n"),
     ).with_columns(
         pl.when(pl.col("closed_cases") > 0).then(pl.col("won_cases") / pl.col("closed_cases")).alias("win_rate"))
     over = group or None
@@ -121,16 +125,27 @@ def rep_performance(
         (pl.col("conformance_rate") - pl.col("team_conformance_rate")).alias("conformance_vs_team"),
         (pl.col("rework_rate") - pl.col("team_rework_rate")).alias("rework_vs_team"),
     )
-    reps = reps.with_columns(pl.Series("cycle_p_value", _cycle_p_values(reps, group), dtype=pl.Float64))
+    keys = reps.select(group).rows() if group else [()] * reps.height
+    reps = reps.with_columns(
+        _adjusted(_cycle_p_values(reps.get_column("__cycles").to_list(), keys), "cycle_p_adjusted"),
+        _adjusted(_rate_p_values(reps, "won_cases", "closed_cases", keys), "win_rate_p_adjusted"),
+        _adjusted(_rate_p_values(reps, "__conformant_n", "__checked_n", keys), "conformance_p_adjusted"),
+        _adjusted(_rate_p_values(reps, "__rework_n", "__rework_checked_n", keys), "rework_p_adjusted"),
+    )
+
+    def significant(column: str) -> pl.Expr:
+        return (pl.col(column) < alpha).fill_null(False)
+
     enough = pl.col("closed_cases") >= min_cases
-    significant = (pl.col("cycle_p_value") < alpha).fill_null(False)
+    slow_enough = pl.col("__cycles").list.len() >= min_cases
     checks_ = {
-        "slow": enough & significant & (pl.col("cycle_vs_team") >= slow_factor),
-        "fast": enough & significant & (pl.col("cycle_vs_team") <= 1 / slow_factor),
-        "low_win_rate": enough & (pl.col("win_rate_vs_team") <= -rate_gap),
-        "high_win_rate": enough & (pl.col("win_rate_vs_team") >= rate_gap),
-        "low_conformance": enough & (pl.col("conformance_vs_team") <= -rate_gap),
-        "high_rework": enough & (pl.col("rework_vs_team") >= rate_gap),
+        "slow": slow_enough & significant("cycle_p_adjusted") & (pl.col("cycle_vs_team") >= slow_factor),
+        "fast": slow_enough & significant("cycle_p_adjusted") & (pl.col("cycle_vs_team") <= 1 / slow_factor),
+        "low_win_rate": enough & significant("win_rate_p_adjusted") & (pl.col("win_rate_vs_team") <= -rate_gap),
+        "high_win_rate": enough & significant("win_rate_p_adjusted") & (pl.col("win_rate_vs_team") >= rate_gap),
+        "low_conformance": enough & significant("conformance_p_adjusted")
+        & (pl.col("conformance_vs_team") <= -rate_gap),
+        "high_rework": enough & significant("rework_p_adjusted") & (pl.col("rework_vs_team") >= rate_gap),
     }
     flags = pl.concat_list([
         pl.when(cond.fill_null(False)).then(pl.lit(name)).otherwise(pl.lit(None, dtype=pl.String))
@@ -139,21 +154,50 @@ def rep_performance(
     reps = reps.with_columns(flags.alias("flags")).with_columns((pl.col("flags").list.len() > 0).alias("is_outlier"))
     columns = [C.OWNER_ID, C.OWNER_NAME, *group, "cases", "closed_cases", "won_cases", *_METRICS, "team_reps",
                *[f"team_{m}" for m in _METRICS], "win_rate_vs_team", "cycle_vs_team", "conformance_vs_team",
-               "rework_vs_team", "cycle_p_value", "flags", "is_outlier"]
+               "rework_vs_team", "cycle_p_adjusted", "win_rate_p_adjusted", "conformance_p_adjusted",
+               "rework_p_adjusted", "flags", "is_outlier"]
     return reps.select(columns).sort([*group, "cycle_vs_team", C.OWNER_ID],
                                      descending=[False] * len(group) + [True, False], nulls_last=True)
 
 
-def _cycle_p_values(reps: pl.DataFrame, group: list[str]) -> list[float | None]:
-    """Two-sided Mann–Whitney U p-value of each rep's cycles against their teammates' (one test per rep)."""
-    keys = reps.select(group).rows() if group else [()] * reps.height
-    cycles = [np.asarray(c, dtype=float) for c in reps.get_column("__cycles").to_list()]
-    out: list[float | None] = []
+def _teams(keys: list[tuple]) -> dict[tuple, list[int]]:
+    members: dict[tuple, list[int]] = {}
     for i, key in enumerate(keys):
-        others = [cycles[j] for j in range(len(cycles)) if j != i and keys[j] == key]
-        rest = np.concatenate(others) if others else np.array([])
-        if len(cycles[i]) == 0 or len(rest) == 0:
-            out.append(None)
-            continue
-        out.append(float(mannwhitneyu(cycles[i], rest, alternative="two-sided").pvalue))
+        members.setdefault(key, []).append(i)
+    return members
+
+
+def _cycle_p_values(cycles: list[list[float]], keys: list[tuple]) -> list[float | None]:
+    """Two-sided Mann–Whitney U p-value of each rep's cycles against their teammates' (one test per rep)."""
+    arrays = [np.asarray(c, dtype=float) for c in cycles]
+    out: list[float | None] = [None] * len(arrays)
+    for members in _teams(keys).values():
+        for i in members:
+            rest = [arrays[j] for j in members if j != i]
+            pooled = np.concatenate(rest) if rest else np.array([])
+            if len(arrays[i]) and len(pooled):
+                out[i] = float(mannwhitneyu(arrays[i], pooled, alternative="two-sided").pvalue)
     return out
+
+
+def _rate_p_values(reps: pl.DataFrame, hits: str, trials: str, keys: list[tuple]) -> list[float | None]:
+    """Fisher exact p-value of each rep's rate against their teammates' pooled rate."""
+    k = reps.get_column(hits).fill_null(0).to_list()
+    n = reps.get_column(trials).fill_null(0).to_list()
+    out: list[float | None] = [None] * len(k)
+    for members in _teams(keys).values():
+        team_k, team_n = sum(k[j] for j in members), sum(n[j] for j in members)
+        for i in members:
+            rest_k, rest_n = team_k - k[i], team_n - n[i]
+            if n[i] and rest_n:
+                out[i] = float(fisher_exact([[k[i], n[i] - k[i]], [rest_k, rest_n - rest_k]]).pvalue)
+    return out
+
+
+def _adjusted(p_values: list[float | None], name: str) -> pl.Series:
+    """Benjamini–Hochberg adjustment over the reps tested (many reps, many chances of a fluke)."""
+    p = np.array([np.nan if v is None else v for v in p_values], dtype=float)
+    tested = ~np.isnan(p)
+    if tested.any():
+        p[tested] = false_discovery_control(p[tested], method="bh")
+    return pl.Series(name, p, dtype=pl.Float64).fill_nan(None)

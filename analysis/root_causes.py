@@ -96,19 +96,23 @@ def _edges_for(frame: pl.DataFrame, column: str, bands: Mapping[str, Sequence[fl
 
 
 def case_durations(cases: pl.DataFrame | None = None, log: EventLog | pl.DataFrame | None = None) -> pl.DataFrame:
-    """``case_id``, ``cycle_days`` (Float64): the sales cycle of each case.
+    """``case_id``, ``cycle_days`` (Float64): the sales cycle of each case that has one.
 
-    With a cases frame holding ``created_at`` and ``closed_at``: closed cases
-    only, created → closed (the sales cycle). Otherwise, with a log: first to
-    last event of every case. Otherwise ``first_event_at`` → ``last_event_at``
-    of the cases frame.
+    With a cases frame holding ``created_at`` and ``closed_at``: the sales
+    cycle, created → closed, of **won** cases (``is_won``; of closed cases when
+    the frame has no ``is_won``). The time it takes to lose a deal is not a
+    sales cycle, and mixing the two makes a rep who loses fast look quick.
+    Otherwise, with a log: first to last event of every case. Otherwise
+    ``first_event_at`` → ``last_event_at`` of the cases frame.
     """
     days = 86_400_000_000
     if cases is not None and {C.CREATED_AT, C.CLOSED_AT} <= set(cases.columns):
-        closed = pl.col(C.CLOSED_AT).is_not_null()
-        if C.IS_CLOSED in cases.columns:
-            closed = closed & pl.col(C.IS_CLOSED).fill_null(False)
-        return cases.filter(closed).select(
+        done = pl.col(C.CLOSED_AT).is_not_null()
+        if C.IS_WON in cases.columns:
+            done = done & pl.col(C.IS_WON).fill_null(False)
+        elif C.IS_CLOSED in cases.columns:
+            done = done & pl.col(C.IS_CLOSED).fill_null(False)
+        return cases.filter(done).select(
             pl.col(C.CASE_ID).cast(pl.String),
             ((pl.col(C.CLOSED_AT) - pl.col(C.CREATED_AT)).dt.total_microseconds() / days).alias("cycle_days"),
         )
@@ -138,7 +142,8 @@ def case_outcome(
     """``case_id``, ``outcome`` (Boolean; null = the case does not take part).
 
     Outcomes: ``long_cycle`` (cycle in the slowest quartile: above the 75th
-    percentile, linear interpolation, of :func:`case_durations`), ``lost``
+    percentile, linear interpolation, of :func:`case_durations`; cases without
+    a cycle, e.g. lost or open deals, are null), ``lost``
     (closed and not won; open cases are null), ``non_conformant`` (violates at
     least one rule in ``checks``, the output of :func:`analysis.conformance`),
     ``late_payment`` (at least one invoice late, from ``invoices`` or
@@ -239,8 +244,10 @@ def root_causes(
         0), ``impact`` (excess outcome cases: outcome_cases - cases × rest rate),
         ``p_value`` (two-sided Fisher exact test of the 2×2 table),
         ``p_adjusted`` (Benjamini–Hochberg over all values tested),
-        ``significant`` (p_adjusted < alpha) and ``rank`` (1 = largest impact;
-        ties by p-value). Cases whose outcome is null are left out entirely.
+        ``significant`` (p_adjusted < alpha) and ``rank``: values whose outcome
+        rate exceeds the rest's come first, ordered by p-value (strongest
+        evidence first), then by impact; then the under-represented values.
+        Cases whose outcome is null are left out entirely.
 
     >>> import polars as pl
     >>> from analysis.root_causes import root_causes
@@ -303,9 +310,13 @@ def root_causes(
         )
     )
     counts = _significance(counts, alpha)
+    # Over-represented values first, the surest (smallest p) first: a big group with a modest
+    # excess should not outrank a smaller segment where the outcome is nearly certain.
     return (
-        counts.sort(["impact", "p_value", "attribute", "value"], descending=[True, False, False, False],
-                    nulls_last=True)
+        counts.with_columns((pl.col("outcome_rate") > pl.col("rest_outcome_rate")).fill_null(False).alias("__over"))
+        .sort(["__over", "p_value", "impact", "attribute", "value"], descending=[True, False, True, False, False],
+              nulls_last=True)
+        .drop("__over")
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64), pl.lit(outcome).alias("outcome"))
         .select("outcome", "attribute", "value", "cases", "outcome_cases", "outcome_rate", "rest_cases",

@@ -120,9 +120,9 @@ def test_root_causes_rates_lift_impact_and_significance():
     adjusted = dict(result.select("value", "p_adjusted").iter_rows())
     assert [adjusted["Public Sector"], adjusted["Tech"], adjusted["Retail"]] == pytest.approx(
         list(false_discovery_control(expected_p, method="bh")), rel=1e-12)
-    # ranked by excess cases: Retail (1 of 10 vs 10 of 30) is less below its rest rate than Tech (2 of 20)
+    # over-represented values first, then the others; each by p-value
     assert result.select("rank", "value", "significant").rows() == [
-        (1, "Public Sector", True), (2, "Retail", False), (3, "Tech", True)]
+        (1, "Public Sector", True), (2, "Tech", True), (3, "Retail", False)]
 
 
 def test_root_causes_bands_numeric_attributes_with_documented_edges():
@@ -219,19 +219,22 @@ def test_rep_performance_flags_the_slow_rep_against_the_team_median():
     owners = ["r1"] * 5 + ["r2"] * 5 + ["r3"] * 5 + ["r4"] * 5
     cases = closed_cases(
         cycles, owner_id=owners, owner_name=[o.upper() for o in owners],
-        team=["East"] * 15 + ["West"] * 5,
-        is_won=[True, True, True, False, False] * 3 + [True] * 5,
+        team=["East"] * 15 + ["West"] * 5, is_won=[True] * 20,
     )
     result = rep_performance(cases)
     east = {r["owner_id"]: r for r in result.filter(pl.col("team") == "East").iter_rows(named=True)}
     assert east["r3"]["median_cycle_days"] == 32.0 and east["r3"]["team_median_cycle_days"] == 12.0
     assert east["r3"]["cycle_vs_team"] == pytest.approx(32 / 12)
-    p = mannwhitneyu([30, 31, 32, 33, 34], [10, 11, 12, 13, 14] * 2, alternative="two-sided").pvalue
-    assert east["r3"]["cycle_p_value"] == pytest.approx(p)
+    # Mann–Whitney of each rep against teammates, Benjamini–Hochberg over the three East reps
+    p = [mannwhitneyu(mine, rest, alternative="two-sided").pvalue for mine, rest in (
+        ([10, 11, 12, 13, 14], [10, 11, 12, 13, 14] + [30, 31, 32, 33, 34]),
+        ([10, 11, 12, 13, 14], [10, 11, 12, 13, 14] + [30, 31, 32, 33, 34]),
+        ([30, 31, 32, 33, 34], [10, 11, 12, 13, 14] * 2))]
+    adjusted = false_discovery_control(p, method="bh")
+    assert [east[r]["cycle_p_adjusted"] for r in ("r1", "r2", "r3")] == pytest.approx(list(adjusted))
     assert east["r3"]["flags"] == ["slow"] and east["r3"]["is_outlier"]
     assert east["r1"]["flags"] == [] and east["r2"]["flags"] == []
-    assert east["r1"]["win_rate"] == 0.6 and east["r1"]["team_win_rate"] == 0.6
-    assert (east["r1"]["cases"], east["r1"]["closed_cases"], east["r1"]["won_cases"]) == (5, 5, 3)
+    assert (east["r1"]["cases"], east["r1"]["closed_cases"], east["r1"]["won_cases"]) == (5, 5, 5)
     # r4 is alone in West: its own median, nothing to stand out from
     west = result.filter(pl.col("team") == "West").row(0, named=True)
     assert west["team_reps"] == 1 and west["flags"] == []
@@ -241,6 +244,15 @@ def test_rep_performance_flags_the_slow_rep_against_the_team_median():
     everyone = rep_performance(cases, compare_within=None)
     assert "team" not in everyone.columns
     assert everyone.filter(pl.col("owner_id") == "r3").get_column("team_median_cycle_days").item() == 17.0
+
+
+def test_rep_cycle_counts_won_deals_only():
+    # r2 loses deals fast: that does not make its sales cycle short
+    cases = closed_cases([10, 12, 14, 1, 1, 1, 11, 13], owner_id=["r1"] * 3 + ["r2"] * 5,
+                         is_won=[True] * 3 + [False] * 3 + [True] * 2)
+    result = {r["owner_id"]: r for r in rep_performance(cases, compare_within=None).iter_rows(named=True)}
+    assert result["r2"]["median_cycle_days"] == 12.0 and result["r1"]["median_cycle_days"] == 12.0
+    assert result["r2"]["win_rate"] == 0.4
 
 
 def test_rep_performance_win_rate_conformance_and_rework():
