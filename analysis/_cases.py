@@ -24,17 +24,37 @@ from analysis.log import EventLog
 _SEP = "\x1f"
 
 
+def case_bounds(log: EventLog) -> pl.DataFrame:
+    """One row per case in log order: ``case_index``, ``case_id``, ``start``, ``end``, ``events``.
+
+    Cheaper than :func:`case_table` (no variants): for throughput alone.
+    """
+    if "case_bounds" not in log._cache:
+        starts = log.case_starts().cast(pl.Int64)
+        lasts = starts.shift(-1, fill_value=log.events.height) - 1
+        timestamps = log.events.get_column(C.TIMESTAMP)
+        log._cache["case_bounds"] = pl.DataFrame({
+            "case_index": pl.int_range(len(starts), dtype=pl.UInt32, eager=True),
+            C.CASE_ID: log.events.get_column(C.CASE_ID).gather(starts),
+            "start": timestamps.gather(starts),
+            "end": timestamps.gather(lasts),
+            "events": (lasts - starts + 1).cast(pl.UInt32),
+        })
+    return log._cache["case_bounds"]
+
+
 def case_table(log: EventLog) -> pl.DataFrame:
-    """One row per case in log order: ``case_index``, ``case_id``, ``start``, ``end``, ``events``, ``variant_index``."""
+    """:func:`case_bounds` plus ``variant_index`` (UInt32, see :func:`variant_table`)."""
     if "case_table" not in log._cache:
-        _build(log)
+        _group_variants(log)
+        log._cache["case_table"] = case_bounds(log).with_columns(log._cache["case_variant_index"])
     return log._cache["case_table"]
 
 
 def variant_table(log: EventLog) -> pl.DataFrame:
     """One row per variant: ``variant_index``, ``codes`` (List[UInt32]), ``cases``, ``first_case_index``."""
     if "variant_table" not in log._cache:
-        _build(log)
+        _group_variants(log)
     return log._cache["variant_table"]
 
 
@@ -59,17 +79,15 @@ def variant_ids(log: EventLog) -> pl.DataFrame:
     return log._cache["variant_ids"]
 
 
-def _build(log: EventLog) -> None:
-    events = log.events
+def _group_variants(log: EventLog) -> None:
+    """Group the cases' activity-code sequences into variants, exactly (no hashing)."""
     starts = log.case_starts().cast(pl.Int64)
-    n_events = events.height
     codes, _ = log.activity_codes()
-    offsets = np.append(starts.to_numpy(), n_events).astype(np.int64)
+    offsets = np.append(starts.to_numpy(), log.events.height).astype(np.int64)
+    # Cases are contiguous row ranges, so the sequences are a list view over the codes: no group-by needed.
     sequences = pl.from_arrow(
         pa.LargeListArray.from_arrays(pa.array(offsets), codes.to_arrow())
     ).cast(pl.List(pl.UInt32))
-    lasts = pl.Series(offsets[1:] - 1, dtype=pl.Int64)
-
     grouped = (
         pl.DataFrame({"codes": sequences})
         .with_row_index("case_index")
@@ -80,16 +98,7 @@ def _build(log: EventLog) -> None:
     variant_of_case = np.zeros(len(starts), dtype=np.uint32)
     members = grouped.select("variant_index", "case_index").explode("case_index")
     variant_of_case[members.get_column("case_index").to_numpy()] = members.get_column("variant_index").to_numpy()
-
-    timestamps = events.get_column(C.TIMESTAMP)
-    log._cache["case_table"] = pl.DataFrame({
-        "case_index": pl.int_range(len(starts), dtype=pl.UInt32, eager=True),
-        C.CASE_ID: events.get_column(C.CASE_ID).gather(starts),
-        "start": timestamps.gather(starts),
-        "end": timestamps.gather(lasts),
-        "events": (lasts - starts + 1).cast(pl.UInt32),
-        "variant_index": pl.Series(variant_of_case, dtype=pl.UInt32),
-    })
+    log._cache["case_variant_index"] = pl.Series("variant_index", variant_of_case, dtype=pl.UInt32)
     log._cache["variant_table"] = grouped.select(
         "variant_index",
         "codes",

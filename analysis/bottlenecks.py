@@ -7,10 +7,10 @@ from typing import Any
 
 import polars as pl
 
-from analysis._cases import case_table
+from analysis._cases import case_bounds
 from analysis.calendar import BusinessCalendar
 from analysis.log import as_event_log
-from analysis.process_map import _code_names, _edge_cases, directly_follows_pairs
+from analysis.process_map import _code_names, _edge_cases, directly_follows_pairs, edge_wait_stats
 
 _DURATION = pl.Duration("us")
 
@@ -60,18 +60,10 @@ def bottlenecks(
     else:
         limit_us = int(threshold / timedelta(microseconds=1))
 
-    wait = pl.col("wait_us")
-    stats = [
-        pl.len().cast(pl.Int64).alias("frequency"),
-        wait.mean().alias("mean"), wait.median().alias("median"), wait.quantile(0.9, "linear").alias("p90"),
-        wait.max().alias("max"), wait.sum().alias("total"),
-        (wait > limit_us).sum().alias("_slow_events"),
-    ]
-    if calendar is not None:
-        stats += [pl.col("business_wait_us").median().alias("business_median"),
-                  pl.col("business_wait_us").sum().alias("business_total")]
-    edges = pairs.group_by(edge).agg(stats).join(_edge_cases(log), on=edge, how="left")
+    waits = {"wait_us": ""} | ({"business_wait_us": "business_"} if calendar is not None else {})
+    edges = edge_wait_stats(pairs, waits).join(_edge_cases(log), on=edge, how="left")
 
+    wait = pl.col("wait_us")
     slow = pairs.filter(wait > limit_us)
     delayed = slow.group_by(edge).agg(
         pl.col("case_index").n_unique().cast(pl.Int64).alias("cases_delayed"),
@@ -79,7 +71,7 @@ def bottlenecks(
         pl.col("case_index").top_k_by("wait_us", examples * 4).unique(maintain_order=True).head(examples)
         .alias("_examples"),
     )
-    case_ids = case_table(log).get_column("case_id")
+    case_ids = case_bounds(log).get_column("case_id")
     edges = edges.join(delayed, on=edge, how="left").with_columns(
         pl.col("cases_delayed").fill_null(0),
         pl.col("_examples").fill_null([]),

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from analysis import columns as C
-from analysis._cases import case_table
+from analysis._cases import case_bounds
 from analysis.calendar import BusinessCalendar
 from analysis.log import EventLog, EventLogError, as_event_log
 
@@ -71,7 +71,7 @@ def throughput(
     [('1', datetime.timedelta(days=8))]
     """
     log = as_event_log(log)
-    per_case = case_table(log).select(
+    per_case = case_bounds(log).select(
         "case_index", C.CASE_ID, "start", "end", pl.col("events").cast(pl.Int64)
     )
     if from_activity is not None:
