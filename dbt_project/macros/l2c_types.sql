@@ -49,3 +49,20 @@
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(parts)) }}
 {%- endmacro %}
+
+{#-
+    Cast that yields null instead of failing on a malformed value (history
+    values are free text). DuckDB needs try_cast: its optimizer may evaluate a
+    cast before the filter that would have excluded the row.
+-#}
+{% macro l2c_try_cast(expression, data_type) -%}
+    {{ return(adapter.dispatch('l2c_try_cast', 'l2c')(expression, data_type)) }}
+{%- endmacro %}
+
+{% macro default__l2c_try_cast(expression, data_type) -%}
+    {{ dbt.safe_cast(expression, l2c_type(data_type)) }}
+{%- endmacro %}
+
+{% macro duckdb__l2c_try_cast(expression, data_type) -%}
+    try_cast({{ expression }} as {{ l2c_type(data_type) }})
+{%- endmacro %}

@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- The activity catalog with every wildcard row (`source_value = *`) expanded
 -- into one concrete activity per value: the values events actually carry,
 -- plus every open stage from OpportunityStage so the catalog lists stages no

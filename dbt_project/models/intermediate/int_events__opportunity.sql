@@ -59,7 +59,7 @@ created as (
         opportunities.created_by_id as resource_id,
         case
             when first_amount_change.opportunity_id is not null
-                then {{ dbt.safe_cast('first_amount_change.initial_amount', 'decimal(18, 2)') }}
+                then {{ l2c_try_cast('first_amount_change.initial_amount', 'decimal(18, 2)') }}
             else opportunities.amount
         end as amount,
         cast(null as {{ l2c_type('string') }}) as old_value,
@@ -135,8 +135,8 @@ close_date_changes as (
         changed_by_id as resource_id,
         old_value,
         new_value,
-        {{ dbt.safe_cast('substr(old_value, 1, 10)', 'date') }} as old_date,
-        {{ dbt.safe_cast('substr(new_value, 1, 10)', 'date') }} as new_date
+        {{ l2c_try_cast('substr(old_value, 1, 10)', 'date') }} as old_date,
+        {{ l2c_try_cast('substr(new_value, 1, 10)', 'date') }} as new_date
     from field_history
     where field_name = 'closedate'
 
@@ -196,7 +196,7 @@ events as (
         event_key,
         event_at,
         resource_id,
-        {{ dbt.safe_cast('new_value', 'decimal(18, 2)') }} as amount,
+        {{ l2c_try_cast('new_value', 'decimal(18, 2)') }} as amount,
         old_value,
         new_value
     from amount_changes

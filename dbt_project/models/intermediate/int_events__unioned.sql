@@ -1,3 +1,5 @@
+{{ config(materialized='table') }}
+
 -- All events of every source object in one relation, before activity names.
 -- To add an events model, append its name to `event_models`; it must emit the
 -- columns listed below (see docs/dbt.md).
