@@ -61,6 +61,19 @@ OPTIONAL_ANALYSIS_TABLES = frozenset({
     "conformance_fitness", "conformance_deviations", "rep_performance", "discount_bands", "lead_funnel",
 })
 
+#: Every table :func:`write_analysis_marts` can write, in writing order.
+ANALYSIS_TABLES: tuple[str, ...] = (
+    "variants", "process_map_edges", "throughput_cases", "throughput_milestones", "bottlenecks", "rework",
+    "rework_cases", "rework_stage_moves", "conformance_cases", "conformance_rules", "conformance_fitness",
+    "conformance_deviations", "root_causes", "rep_performance", "discount_bands", "days_to_pay", "lead_funnel",
+)
+#: Tables written only when their inputs exist: pm4py installed (fitness, deviations), the cases
+#: columns they need (reps: owner_id and is_won; discounts: discount_pct and is_won), a lead log.
+OPTIONAL_ANALYSIS_TABLES: frozenset[str] = frozenset({
+    "conformance_fitness", "conformance_deviations", "root_causes", "rep_performance", "discount_bands",
+    "lead_funnel",
+})
+
 Progress = Callable[[str], None]
 
 

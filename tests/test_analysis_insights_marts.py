@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from analysis.conformance import load_rules
-from analysis.marts import write_analysis_marts
+from analysis.marts import ANALYSIS_TABLES, OPTIONAL_ANALYSIS_TABLES, write_analysis_marts
 
 T0 = datetime(2024, 1, 8, 9, tzinfo=UTC)  # a Monday
 HAPPY = ["Opportunity Created", "Quote Created", "Quote Presented", "Quote Accepted", "Contract Created",
@@ -121,7 +121,7 @@ def query(path, sql: str) -> list[tuple]:
 
 def test_every_analysis_is_written_with_its_row_count(written):
     marts_db, counts, messages = written
-    assert list(counts) == EXPECTED_TABLES
+    assert list(counts) == EXPECTED_TABLES == list(ANALYSIS_TABLES)
     tables = dict(query(marts_db, "select table_name, estimated_size from duckdb_tables() "
                                   "where schema_name = 'l2c_analysis'"))
     assert set(tables) == set(EXPECTED_TABLES)
@@ -194,7 +194,8 @@ def test_rerun_replaces_tables_and_business_hours_are_added(marts_db):
 def test_user_rules_file_and_missing_marts(marts_db, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules:\n  - id: paid\n    template: response\n    activities: [Invoice Posted, Payment Received]\n")
-    write_analysis_marts(marts_db, rules_path=rules, progress=None)
+    written = write_analysis_marts(marts_db, rules_path=rules, progress=None)
+    assert set(ANALYSIS_TABLES) - set(written) <= OPTIONAL_ANALYSIS_TABLES
     assert query(marts_db, "select rule, cases_checked, violations from l2c.l2c_analysis.conformance_rules") == [
         ("paid", 10, 0)]
 
