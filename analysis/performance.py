@@ -80,8 +80,11 @@ def rep_performance(
         frame = frame.with_columns(pl.col(C.OWNER_ID).cast(pl.String).alias(C.OWNER_NAME))
     closed = pl.col(C.IS_CLOSED).fill_null(False) if C.IS_CLOSED in frame.columns else pl.col(C.IS_WON).is_not_null()
     frame = frame.with_columns(closed.alias("__closed"))
-    frame = frame.join(case_durations(cases.with_columns(pl.col(C.CASE_ID).cast(pl.String)), log),
-                       on=C.CASE_ID, how="left")
+    try:
+        durations = case_durations(cases.with_columns(pl.col(C.CASE_ID).cast(pl.String)), log)
+    except ValueError:  # no dates and no log: everything but the cycle columns
+        durations = pl.DataFrame(schema={C.CASE_ID: pl.String, "cycle_days": pl.Float64})
+    frame = frame.join(durations, on=C.CASE_ID, how="left")
     if checks is not None:
         violated = checks.group_by(C.CASE_ID).agg(pl.col("violated").any().alias("__violated"))
         frame = frame.join(violated, on=C.CASE_ID, how="left").with_columns(

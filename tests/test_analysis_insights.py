@@ -363,3 +363,53 @@ def test_lead_funnel_explicit_steps_single_funnel_and_errors():
     assert "lead_source" not in funnel.columns
     with pytest.raises(ValueError, match="lead attribute 'campaign'"):
         lead_funnel(lead_log(), by="campaign")
+
+
+# --------------------------------------------------------------------------- edge cases
+
+EMPTY = pl.DataFrame(schema={"case_id": pl.String, "activity": pl.String, "timestamp": pl.Datetime("us", "UTC")})
+
+
+def test_empty_inputs_give_empty_results():
+    empty_log = analysis.read_event_log(EMPTY)
+    assert days_to_pay(empty_log).is_empty()
+    assert days_to_pay_summary(days_to_pay(empty_log)).row(0, named=True)["invoices"] == 0
+    no_cases = pl.DataFrame(schema={"case_id": pl.String, "owner_id": pl.String, "region": pl.String,
+                                    "discount_pct": pl.Float64, "is_won": pl.Boolean, "is_closed": pl.Boolean})
+    assert root_causes(no_cases, "lost", ["region"]).is_empty()
+    assert rep_performance(no_cases).is_empty()
+    assert discounts(no_cases, empty_log).get_column("cases").to_list() == [0, 0, 0, 0, 0]
+    assert lead_funnel(empty_log, steps=["Lead Created"], by=None).is_empty()
+
+
+def test_reps_without_dates_or_log_still_get_rates():
+    cases = pl.DataFrame({"case_id": ["1", "2"], "owner_id": ["r1", "r1"], "is_won": [True, False],
+                          "is_closed": [True, True]})
+    row = rep_performance(cases).row(0, named=True)
+    assert (row["win_rate"], row["median_cycle_days"], row["flags"]) == (0.5, None, [])
+
+
+def test_days_to_pay_across_a_dst_change_in_business_days():
+    # Posted Friday 2024-03-29 10:00 Rome (09:00 UTC, CET), paid Tuesday 2024-04-02 10:00 Rome (08:00 UTC, CEST):
+    # Friday 10-17, Monday is Easter Monday (a holiday), Tuesday 9-10 → 8 working hours = 1 working day.
+    log = event_log([
+        ("A", "Invoice Posted", datetime(2024, 3, 29, 9, tzinfo=UTC), "i1", date(2024, 4, 1)),
+        ("A", "Payment Received", datetime(2024, 4, 2, 8, tzinfo=UTC), "p1", None),
+    ])
+    calendar = BusinessCalendar(timezone="Europe/Rome", holidays=["2024-04-01"])
+    row = days_to_pay(log, calendar=calendar).row(0, named=True)
+    assert row["days_to_pay"] == pytest.approx(95 / 24)  # 4 days minus the hour lost to DST
+    assert row["business_days_to_pay"] == 1.0
+    assert (row["days_after_due"], row["is_late"]) == (1, True)
+
+
+def test_one_event_cases_and_same_timestamp_payments():
+    log = event_log([
+        ("A", "Invoice Posted", T0, "i1", date(2024, 1, 1)),
+        ("A", "Payment Received", T0, "p1", None),  # paid the same instant it was posted
+        ("B", "Opportunity Created", T0, None, None),  # a one-event case
+    ])
+    invoices = days_to_pay(log)
+    assert invoices.select("case_id", "days_to_pay", "is_late").rows() == [("A", 0.0, False)]
+    cases = pl.DataFrame({"case_id": ["A", "B"], "x": [True, False]})
+    assert root_causes(cases, "late_payment", ["x"], log=log, min_cases=1).get_column("cases").to_list() == [1]
