@@ -71,15 +71,15 @@ def variants(log: Any, *, calendar: BusinessCalendar | None = None) -> pl.DataFr
               on="first_case_index", how="left")
         .sort(["cases", "variant_id"], descending=[True, False])
         .with_columns(
-            pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias("rank"),
-            pl.col("activities").list.len().cast(pl.UInt32).alias("length"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("rank"),
+            pl.col("activities").list.len().cast(pl.Int64).alias("length"),
             (pl.col("cases") / total).alias("share"),
             (pl.col("cases").cum_sum() / total).alias("cumulative_share"),
         )
     )
     business = ["business_duration_mean", "business_duration_median"] if calendar is not None else []
     return result.select(
-        "variant_id", "rank", "activities", "length", pl.col("cases").cast(pl.UInt32), "share", "cumulative_share",
+        "variant_id", "rank", "activities", "length", pl.col("cases").cast(pl.Int64), "share", "cumulative_share",
         "duration_mean", "duration_median", "duration_min", "duration_max", *business, "example_case_id",
     )
 
