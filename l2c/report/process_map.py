@@ -243,6 +243,8 @@ def _edge_labels_group(layout: Layout, edge_info, view: str, fmt: Formatter) -> 
     placed: list[tuple[float, float, float, float]] = []
     for routed in layout.edges:
         info = edge_info[(routed.source, routed.target)]
+        if view == "performance" and info.median_wait_days is None:
+            continue  # arrows from the start and into the end: no waiting time to show
         text = _edge_label(info, view, fmt)
         x, y = _label_position(routed, layout.nodes)
         x += (1.2 + 7.0 * share(_edge_value(info, view))) / 2 + 3

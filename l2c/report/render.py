@@ -24,8 +24,9 @@ import polars as pl
 # payment statuses are shown in the library's order.
 from analysis import END, START
 from analysis.payments import AGING_BUCKETS
+from l2c.config import ANALYSIS_SCHEMA
 from l2c.report import charts
-from l2c.report.data import ReportData, Table, load_report_data
+from l2c.report.data import ANALYSIS_TABLES, ReportData, load_report_data
 from l2c.report.i18n import DEFAULT_LANGUAGE, Formatter, check_language
 from l2c.report.process_map import MapEdge, MapNode, main_paths, render_process_map
 from l2c.report.tables import Column, format_cell, mini_bar, render_table
@@ -198,14 +199,14 @@ def render_report(data: ReportData, fmt: Formatter, nodes: list[MapNode] | None 
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{escape(fmt.language)}"><head><meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{escape(csp)}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{escape(csp, quote=False)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(fmt.t('title'))}</title><style>{_STYLE}</style></head><body>",
         f'<header class="top"><h1>{escape(fmt.t("title"))}</h1><p>{escape(fmt.t("subtitle"))}</p>',
         f'<p class="meta">{escape(period)}</p>' if period else "",
         f'<p class="meta">{escape(fmt.t("generated", when=generated, db=data.db_path.name))}</p></header>',
         f'<nav class="toc" aria-label="{escape(fmt.t("contents"))}">',
-        "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in sections),
+        " ".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title, _ in sections),
         "</nav><main>",
     ]
     for sid, title, body in sections:
@@ -215,7 +216,9 @@ def render_report(data: ReportData, fmt: Formatter, nodes: list[MapNode] | None 
     return "".join(parts)
 
 
-def _missing(fmt: Formatter, what: str) -> str:
+def _missing(fmt: Formatter, key: str) -> str:
+    """The note shown instead of a section whose analysis mart (``ANALYSIS_TABLES[key]``) is missing."""
+    what = f"{ANALYSIS_SCHEMA}.{ANALYSIS_TABLES[key]}"
     return f'<p class="missing">{escape(fmt.t("not_available", what=what))}</p>'
 
 
@@ -225,11 +228,6 @@ def _intro(fmt: Formatter, key: str) -> str:
 
 def _numbers(fmt: Formatter, table_html: str) -> str:
     return f"<details><summary>{escape(fmt.t('numbers'))}</summary>{table_html}</details>"
-
-
-def _table_of(data: ReportData, key: str) -> Table | None:
-    table = data.table(key)
-    return table if table is not None else None
 
 
 def _days_label(fmt: Formatter) -> Callable[[float | None], str]:
@@ -300,7 +298,7 @@ def _first_column(frame: pl.DataFrame, *names: str) -> str | None:
 
 def _process_map_section(nodes: list[MapNode], edges: list[MapEdge], fmt: Formatter) -> str:
     if not edges:
-        return _missing(fmt, "l2c_analysis.process_map")
+        return _missing(fmt, "process_map")
     main = main_paths(edges, START)
     main_svg = render_process_map(nodes, main, fmt, start=START, end=END)
     all_svg = render_process_map(nodes, edges, fmt, start=START, end=END)
@@ -387,7 +385,7 @@ def _sequence_html(activities: list[str]) -> str:
 def _variants_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("variants")
     if table is None:
-        return _missing(fmt, "l2c_analysis.variants")
+        return _missing(fmt, "variants")
     frame = table.frame.sort("rank") if "rank" in table.frame.columns else table.frame
     top = frame.head(TOP_VARIANTS)
     median = _first_column(frame, "duration_median_days", "duration_median")
@@ -433,7 +431,7 @@ def _activity_list(value: object) -> list[str]:
 def _bottlenecks_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("bottlenecks")
     if table is None:
-        return _missing(fmt, "l2c_analysis.bottlenecks")
+        return _missing(fmt, "bottlenecks")
     frame = table.frame
     if "rank_by_total" in frame.columns:
         frame = frame.sort("rank_by_total")
@@ -460,7 +458,7 @@ def _wait_columns(frame: pl.DataFrame, names: tuple[str, ...]) -> list[Column]:
 def _rework_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("rework")
     if table is None:
-        return _missing(fmt, "l2c_analysis.rework")
+        return _missing(fmt, "rework")
     frame = table.frame
     if "rework_cases" in frame.columns:  # activities nobody repeats are not rework
         frame = frame.filter(pl.col("rework_cases") > 0).sort(["rework_cases", "activity"], descending=[True, False])
@@ -507,7 +505,7 @@ def _case_names(data: ReportData) -> dict[str, str]:
 def _conformance_section(data: ReportData, fmt: Formatter) -> str:
     rules = data.table("conformance_rules")
     if rules is None:
-        return _missing(fmt, "l2c_analysis.conformance_rules")
+        return _missing(fmt, "conformance_rules")
     out = [_intro(fmt, "conformance_intro")]
     frame = rules.frame
     if {"rule", "violation_rate"} <= set(frame.columns) and frame.height:
@@ -571,7 +569,7 @@ _OUTCOMES = (("long_cycle", "outcome_slow"), ("lost", "outcome_lost"),
 def _root_causes_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("root_causes")
     if table is None:
-        return _missing(fmt, "l2c_analysis.root_causes")
+        return _missing(fmt, "root_causes")
     frame = table.frame
     out = [_intro(fmt, "root_causes_intro")]
     outcomes = frame.get_column("outcome").unique(maintain_order=True).to_list() if "outcome" in frame.columns else []
@@ -604,7 +602,7 @@ def _root_causes_section(data: ReportData, fmt: Formatter) -> str:
 def _reps_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("rep_performance")
     if table is None:
-        return _missing(fmt, "l2c_analysis.rep_performance")
+        return _missing(fmt, "rep_performance")
     frame = table.frame
     if "flags" in frame.columns and isinstance(frame.schema["flags"], pl.List):
         frame = frame.with_columns(pl.col("flags").list.join(", ").alias("flags"))
@@ -623,7 +621,7 @@ def _reps_section(data: ReportData, fmt: Formatter) -> str:
 def _discounts_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("discounts")
     if table is None:
-        return _missing(fmt, "l2c_analysis.discounts")
+        return _missing(fmt, "discounts")
     frame = table.frame
     if "band_order" in frame.columns:
         frame = frame.sort("band_order", nulls_last=True)
@@ -643,7 +641,7 @@ def _discounts_section(data: ReportData, fmt: Formatter) -> str:
 def _lead_funnel_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("lead_funnel")
     if table is None:
-        return _missing(fmt, "l2c_analysis.lead_funnel")
+        return _missing(fmt, "lead_funnel")
     frame = table.frame
     out = [_intro(fmt, "lead_funnel_intro")]
     group_column = next((c for c in frame.columns if c not in _FUNNEL_COLUMNS), None)
