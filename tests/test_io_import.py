@@ -82,7 +82,7 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
     assert (summary.cases, summary.events, summary.activities, summary.variants) == (2, 14, 11, 2)
     assert summary.first_event_at == utc(2024, 1, 8, 9, 15)
     assert summary.last_event_at == utc(2024, 4, 2, 15, 20)
-    cases = query(db, "SELECT case_id, owner_id, owner_name, stage, amount, discount_pct, is_won, is_closed, "
+    cases = query(db, "SELECT case_id, owner_id, owner_name, stage_name, amount, discount_pct, is_won, is_closed, "
                       "closed_at, created_at, event_count FROM {cases} ORDER BY case_id")
     assert cases == [
         ("006EXAMPLE000001AAA", "Maria Rossi", "Maria Rossi", "Closed Won", 52000.0, 10.0, True, True,
@@ -99,7 +99,12 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
     ]
     columns = [r[0] for r in query(db, "SELECT column_name FROM (DESCRIBE {event_log})")]
     assert columns == ["event_id", "case_id", "activity", "timestamp", "activity_order", "resource", "resource_name",
-                       "resource_role", "source_object", "source_id", "stage", "amount", "old_value", "new_value"]
+                       "resource_role", "source_object", "source_id", "stage", "amount", "old_value", "new_value",
+                       "due_date", "is_milestone", "is_before_case_created"]
+    # Milestones as the dbt activity catalog marks them.
+    assert query(db, "SELECT activity FROM {event_log} WHERE is_milestone ORDER BY timestamp LIMIT 4") == [
+        ("Opportunity Created",), ("Opportunity Created",), ("Quote Created",), ("Quote Approved",),
+    ]
     # event ids are deterministic: the same file gives the same ids.
     ids = query(db, "SELECT event_id FROM {event_log} ORDER BY event_id")
     import_event_log(xlsx, db)
@@ -192,17 +197,18 @@ def test_excel_date_cells_are_wall_clock_time_in_the_given_zone(tmp_path, db):
 
 def test_text_attributes_get_their_inferred_types(tmp_path, db):
     path = write_csv(tmp_path / "log.csv", """
-case,activity,timestamp,cost,count,flag,code,due,case:segment
-a,x,2024-01-01 10:00,1.5,3,true,007,2024-02-01 00:00:00+00:00,SMB
-a,y,2024-01-02 10:00,2,4,false,010,2024-02-02 00:00:00+00:00,SMB
+case,activity,timestamp,cost,count,flag,code,due,case:segment,case:priority
+a,x,2024-01-01 10:00,1.5,3,true,007,2024-02-01 00:00:00+00:00,SMB,2
+a,y,2024-01-02 10:00,2,4,false,010,2024-02-02 00:00:00+00:00,SMB,2
 """)
     import_event_log(path, db)
     types = dict(query(db, "SELECT column_name, column_type FROM (DESCRIBE {event_log})"))
     assert (types["cost"], types["count"], types["flag"], types["code"], types["due"]) == (
         "DOUBLE", "BIGINT", "BOOLEAN", "VARCHAR", "TIMESTAMP WITH TIME ZONE",
     )
-    assert "case:segment" not in types
-    assert query(db, "SELECT segment FROM {cases}") == [("SMB",)]
+    assert "case:segment" not in types and "case:priority" not in types
+    # case:segment is the customer segment role; other case: columns keep their name without the prefix.
+    assert query(db, "SELECT customer_segment, priority FROM {cases}") == [("SMB", 2)]
 
 
 def test_batches_give_the_same_log_as_one_pass(template, tmp_path):

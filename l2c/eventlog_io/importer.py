@@ -63,16 +63,25 @@ _STAGING = "_l2c_import_staging"
 _BATCH = "_l2c_import_batch"
 _MAX_EXAMPLES = 5
 
-#: Columns of ``l2c.cases`` the import fills from case-level roles, in contract order.
-_CASE_ROLE_COLUMNS = (
-    ("team", C.TEAM), ("region", C.REGION), ("industry", C.INDUSTRY), ("lead_source", C.LEAD_SOURCE),
-    ("product_category", C.PRODUCT_CATEGORY), ("opportunity_type", C.OPPORTUNITY_TYPE),
+#: ``l2c.cases`` as the dbt mart builds it: (column, role filling it on import, SQL type).
+#: Columns without a role stay null; ``None`` marks the columns computed from the events.
+CASES_COLUMNS: tuple[tuple[str, str | None, str], ...] = (
+    (C.CASE_ID, None, "VARCHAR"), ("opportunity_name", "opportunity_name", "VARCHAR"),
+    (C.OWNER_ID, "sales_rep", "VARCHAR"), (C.OWNER_NAME, "sales_rep", "VARCHAR"),
+    (C.OWNER_ROLE, "owner_role", "VARCHAR"), (C.TEAM, "team", "VARCHAR"), (C.REGION, "region", "VARCHAR"),
+    (C.INDUSTRY, "industry", "VARCHAR"), (C.LEAD_SOURCE, "lead_source", "VARCHAR"),
+    (C.PRODUCT_CATEGORY, "product_category", "VARCHAR"), (C.OPPORTUNITY_TYPE, "opportunity_type", "VARCHAR"),
+    (C.AMOUNT, "amount", "DOUBLE"), (C.CURRENCY, "currency", "VARCHAR"), (C.DISCOUNT_PCT, "discount_pct", "DOUBLE"),
+    (C.IS_WON, None, "BOOLEAN"), (C.IS_CLOSED, None, "BOOLEAN"), ("stage_name", "stage", "VARCHAR"),
+    (C.CREATED_AT, None, "TIMESTAMPTZ"), (C.CLOSED_AT, None, "TIMESTAMPTZ"), ("close_date", None, "DATE"),
+    (C.FIRST_EVENT_AT, None, "TIMESTAMPTZ"), (C.LAST_EVENT_AT, None, "TIMESTAMPTZ"), (C.EVENT_COUNT, None, "BIGINT"),
+    ("account_id", None, "VARCHAR"), ("account_name", "account_name", "VARCHAR"),
+    ("customer_segment", "customer_segment", "VARCHAR"), ("lead_id", None, "VARCHAR"),
+    ("deal_quote_id", None, "VARCHAR"),
 )
-_CASES_COLUMNS = frozenset({
-    C.CASE_ID, C.OWNER_ID, C.OWNER_NAME, C.OWNER_ROLE, C.TEAM, C.REGION, C.INDUSTRY, C.LEAD_SOURCE,
-    C.PRODUCT_CATEGORY, C.OPPORTUNITY_TYPE, C.STAGE, C.AMOUNT, C.CURRENCY, C.DISCOUNT_PCT, C.IS_WON,
-    C.IS_CLOSED, C.CREATED_AT, C.CLOSED_AT, C.FIRST_EVENT_AT, C.LAST_EVENT_AT, C.EVENT_COUNT,
-})
+_CASES_COLUMNS = frozenset(name for name, _, _ in CASES_COLUMNS)
+#: The activity catalog seed: activities it marks as milestones are milestones in imports too.
+ACTIVITY_CATALOG = config.DBT_PROJECT_DIR / "seeds" / "activity_catalog.csv"
 
 
 @dataclass
@@ -407,12 +416,15 @@ class _Import:
             return _number_sql(q, dtype)
         if role in ("is_won", "is_closed"):
             return _boolean_sql(q, dtype)
+        if role == "due_date":
+            return _date_sql(q, dtype)
         return f"CAST({q} AS VARCHAR)"
 
     def _check_values(self, types: Mapping[str, str]) -> None:
         """Amounts and discounts must be numbers and is-won/is-closed yes/no: report every row that is not."""
         expected = {"amount": "a number", "discount_pct": "a number (percent, 0-100)",
-                    "is_won": "true/false (or yes/no, 1/0)", "is_closed": "true/false (or yes/no, 1/0)"}
+                    "is_won": "true/false (or yes/no, 1/0)", "is_closed": "true/false (or yes/no, 1/0)",
+                    "due_date": "a date (YYYY-MM-DD)"}
         for role, wanted in expected.items():
             column = self.mapping.column(role)
             if column is None:
@@ -511,6 +523,9 @@ class _Import:
             f"CAST({self._role_expression('amount', types) or 'NULL'} AS DOUBLE) AS amount",
             "CAST(NULL AS VARCHAR) AS old_value",
             "CAST(NULL AS VARCHAR) AS new_value",
+            f"{self._role_expression('due_date', types) or 'CAST(NULL AS DATE)'} AS due_date",
+            f"activity IN ({_sql_list(_catalog_milestones())}) AS is_milestone",
+            "false AS is_before_case_created",
         ]
         lifecycle = self._role_expression("lifecycle", types)
         if lifecycle:
@@ -524,6 +539,7 @@ class _Import:
         self._case_attribute_sql = {c: attributes[c] for c in attributes if c not in events}
 
     def _write_cases(self, types: Mapping[str, str]) -> None:
+        """One row per case, columns as the dbt ``cases`` mart: each role's last known value, the event span."""
         key = f"({quote(C.TIMESTAMP)}, {ROW_COLUMN})"
 
         def last(expr: str | None) -> str:
@@ -531,19 +547,15 @@ class _Import:
                 return "NULL"
             return f"arg_max({expr}, {key}) FILTER (WHERE ({expr}) IS NOT NULL)"
 
-        role = lambda name: self._role_expression(name, types)  # noqa: E731 - local shorthand
-        stage = role("stage")
+        stage = self._role_expression("stage", types)
         closed_event = "activity ILIKE 'closed%'" + (f" OR ({stage}) ILIKE 'closed%'" if stage else "")
-        aggregates = [
-            "case_id",
-            f"CAST({last(role('sales_rep'))} AS VARCHAR) AS owner_name",
-            *[f"CAST({last(role(r))} AS VARCHAR) AS {col}" for r, col in _CASE_ROLE_COLUMNS],
-            f"CAST({last(stage)} AS VARCHAR) AS stage",
-            f"CAST({last(role('amount'))} AS DOUBLE) AS amount",
-            f"CAST({last(role('currency'))} AS VARCHAR) AS currency",
-            f"CAST({last(role('discount_pct'))} AS DOUBLE) AS discount_pct",
-            f"CAST({last(role('is_won'))} AS BOOLEAN) AS given_is_won",
-            f"CAST({last(role('is_closed'))} AS BOOLEAN) AS given_is_closed",
+        aggregates = ["case_id"]
+        for name, role, sql_type in CASES_COLUMNS:
+            if role is not None and name != C.OWNER_ID:
+                aggregates.append(f"CAST({last(self._role_expression(role, types))} AS {sql_type}) AS {name}")
+        aggregates += [
+            f"CAST({last(self._role_expression('is_won', types))} AS BOOLEAN) AS given_is_won",
+            f"CAST({last(self._role_expression('is_closed', types))} AS BOOLEAN) AS given_is_closed",
             f"min({quote(C.TIMESTAMP)}) AS first_event_at",
             f"max({quote(C.TIMESTAMP)}) AS last_event_at",
             "count(*) AS event_count",
@@ -551,27 +563,38 @@ class _Import:
         ]
         extra = _case_attribute_names(self._case_attribute_sql)
         aggregates += [f"{last(self._case_attribute_sql[c])} AS {quote(name)}" for c, name in extra.items()]
-        derived_won = "coalesce(given_is_won, CASE WHEN stage ILIKE 'closed won%' THEN true WHEN stage ILIKE 'closed%' THEN false END)"
-        derived_closed = (
-            "coalesce(given_is_closed, CASE WHEN given_is_won THEN true "
-            "WHEN stage IS NOT NULL THEN stage ILIKE 'closed%' END)"
+        # Without an is-won column, a closed stage tells the outcome; an open stage leaves it unknown.
+        is_won = (
+            "coalesce(given_is_won, CASE WHEN stage_name ILIKE 'closed won%' THEN true "
+            "WHEN stage_name ILIKE 'closed%' THEN false END)"
         )
-        select = [
-            "case_id", "owner_name AS owner_id", "owner_name", "CAST(NULL AS VARCHAR) AS owner_role",
-            *[col for _, col in _CASE_ROLE_COLUMNS],
-            "stage", "amount", "currency", "discount_pct",
-            f"{derived_won} AS is_won", f"{derived_closed} AS is_closed",
-            "first_event_at AS created_at",
-            f"CASE WHEN {derived_closed} THEN coalesce(first_closed_event_at, last_event_at) END AS closed_at",
-            "first_event_at", "last_event_at", "event_count",
-            *[quote(name) for name in extra.values()],
-        ]
+        is_closed = (
+            "coalesce(given_is_closed, CASE WHEN given_is_won THEN true "
+            "WHEN stage_name IS NOT NULL THEN stage_name ILIKE 'closed%' END)"
+        )
+        computed = {
+            C.OWNER_ID: f"{C.OWNER_NAME}",
+            C.IS_WON: is_won,
+            C.IS_CLOSED: is_closed,
+            C.CREATED_AT: "first_event_at",
+            C.CLOSED_AT: f"CASE WHEN {is_closed} THEN coalesce(first_closed_event_at, last_event_at) END",
+        }
+        select = []
+        for name, role, sql_type in CASES_COLUMNS:
+            if name in computed:
+                select.append(f"CAST({computed[name]} AS {sql_type}) AS {name}")
+            elif role is None and name not in ("case_id", C.FIRST_EVENT_AT, C.LAST_EVENT_AT, C.EVENT_COUNT):
+                select.append(f"CAST(NULL AS {sql_type}) AS {name}")
+            else:
+                select.append(name)
+        select += [quote(name) for name in extra.values()]
         drop_relation(self.con, config.MARTS_SCHEMA, "cases")
         self.con.execute(
             f"CREATE TABLE {self.mart('cases')} AS "
             f"WITH per_case AS (SELECT {', '.join(aggregates)} FROM {self.staging} GROUP BY case_id) "
             f"SELECT {', '.join(select)} FROM per_case ORDER BY case_id"
         )
+
 
     def _write_activities(self) -> None:
         """The activity catalog of the imported log, in typical order (mean position in its cases)."""
@@ -593,7 +616,8 @@ class _Import:
             SELECT activity,
                    CAST(10 * row_number() OVER (ORDER BY mean_order, mean_position, activity) AS INTEGER) AS sort_order,
                    'import' AS source_object, '{source_field}' AS source_field,
-                   CAST(NULL AS VARCHAR) AS source_value, false AS is_milestone,
+                   CAST(NULL AS VARCHAR) AS source_value,
+                   activity IN ({_sql_list(_catalog_milestones())}) AS is_milestone,
                    '{description}' AS description, events, cases
             FROM per_activity ORDER BY sort_order
         """)
@@ -759,6 +783,16 @@ def _number_sql(q: str, dtype: str) -> str:
     )
 
 
+def _date_sql(q: str, dtype: str) -> str:
+    if dtype == "DATE":
+        return q
+    if dtype.startswith("TIMESTAMP"):
+        return f"CAST({q} AS DATE)"
+    if dtype != "VARCHAR":
+        return "NULL"
+    return f"coalesce(TRY_CAST(trim({q}) AS DATE), CAST(TRY_CAST(trim({q}) AS TIMESTAMP) AS DATE))"
+
+
 _TRUE = "('true', 't', 'yes', 'y', '1', 'won', 'x')"
 _FALSE = "('false', 'f', 'no', 'n', '0', 'lost')"
 
@@ -809,6 +843,23 @@ def _inferred_casts(con: duckdb.DuckDBPyConnection, table: str, columns: list[st
         elif n_ts == n:
             casts[c] = f"TRY_CAST({q} AS TIMESTAMPTZ)"
     return casts
+
+
+def _sql_list(values: Iterable[str]) -> str:
+    """A SQL list of string literals (never empty: ``IN ()`` is not SQL)."""
+    literals = ["'" + v.replace("'", "''") + "'" for v in values]
+    return ", ".join(literals) or "NULL"
+
+
+def _catalog_milestones() -> list[str]:
+    """Activities the dbt activity catalog marks as milestones (exact names; templated rows skipped)."""
+    if not ACTIVITY_CATALOG.is_file():
+        return []
+    catalog = pl.read_csv(ACTIVITY_CATALOG, infer_schema=False)
+    milestones = catalog.filter(
+        pl.col("is_milestone").str.to_lowercase().eq("true") & ~pl.col("activity").str.contains("{", literal=True)
+    )
+    return sorted(set(milestones.get_column("activity").to_list()))
 
 
 def _case_attribute_names(columns: Iterable[str]) -> dict[str, str]:

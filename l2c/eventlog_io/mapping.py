@@ -23,6 +23,8 @@ from l2c.eventlog_io.errors import MappingError
 CASE_PREFIX = "case:"
 #: The XES key of the lifecycle transition (start/complete/...), kept under this name.
 LIFECYCLE_COLUMN = "lifecycle:transition"
+#: Event-log columns the dbt mart has beyond ``analysis.columns.EVENT_LOG_COLUMNS``; an import writes them too.
+EXTRA_EVENT_LOG_COLUMNS = ("due_date", "is_milestone", "is_before_case_created")
 #: Internal column: the row number a user sees for each imported event (see ``Source.row_label``).
 ROW_COLUMN = "_l2c_row"
 
@@ -78,6 +80,9 @@ ROLES: tuple[Role, ...] = (
     Role("activity_order", C.ACTIVITY_ORDER, "event", (
         "activity order", "event order", "sequence", "sequence number",
     ), "tie-breaker for events with the same timestamp (an integer)"),
+    Role("due_date", "due_date", "event", (
+        "due date", "duedate", "invoice due date", "payment due date",
+    ), "invoice due date (on Invoice Posted events; days-to-pay lateness uses it)"),
     Role("stage", C.STAGE, "event", (
         "stage", "stage name", "stagename", "opportunity stage",
     ), "opportunity stage after the event"),
@@ -88,6 +93,14 @@ ROLES: tuple[Role, ...] = (
         "sales rep", "salesrep", "sales representative", "owner", "opportunity owner", "owner name",
         "account executive", "rep",
     ), "sales rep owning the opportunity"),
+    Role("owner_role", C.OWNER_ROLE, "case", ("owner role", "sales rep role", "rep role"), "role of the sales rep"),
+    Role("opportunity_name", "opportunity_name", "case", (
+        "opportunity name", "opportunityname", "deal name", "deal",
+    ), "opportunity name"),
+    Role("account_name", "account_name", "case", (
+        "account name", "accountname", "account", "customer name", "customer", "company",
+    ), "customer account name"),
+    Role("customer_segment", "customer_segment", "case", ("customer segment", "segment"), "customer segment"),
     Role("is_won", C.IS_WON, "case", (
         "is won", "iswon", "won",
     ), "whether the opportunity was won (true/false, yes/no, 1/0)"),
@@ -111,7 +124,7 @@ REQUIRED_ROLES = tuple(r.name for r in ROLES if r.required)
 #: Column names the import writes itself; a leftover source column with one of these
 #: names (compared case-insensitively, like DuckDB does) is renamed ``<name>_original``.
 RESERVED_NAMES = frozenset(
-    name.lower() for name in (*C.EVENT_LOG_COLUMNS, LIFECYCLE_COLUMN, ROW_COLUMN)
+    name.lower() for name in (*C.EVENT_LOG_COLUMNS, *EXTRA_EVENT_LOG_COLUMNS, LIFECYCLE_COLUMN, ROW_COLUMN)
 )
 
 
