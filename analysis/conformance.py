@@ -51,6 +51,7 @@ _IS_A = "__is_a"
 _IS_B = "__is_b"
 _OFFENDS = "__offends"
 _VARIANT = "__variant"
+_CASE = "__case"
 
 
 class RuleError(ValueError):
@@ -383,7 +384,9 @@ def conformance(
     if cases is not None and C.CASE_ID not in cases.columns:
         raise RuleError(f"cases: column {C.CASE_ID!r} is missing (available: {', '.join(cases.columns)})")
 
-    positioned = events.with_columns(pl.int_range(pl.len()).over(C.CASE_ID).alias(_POS))
+    # Cases are keyed by their integer index in log order (the log is sorted by case_id), so
+    # joins and sorts run on integers and an event is found as case start + position.
+    case_ids = case_table(log).get_column(C.CASE_ID)
     case_variant, variant_events = _variants(log)
     parts = []
     for order, rule in enumerate(rule_list):
@@ -391,33 +394,31 @@ def conformance(
             per_variant = _evaluate(rule, variant_events.rename({_VARIANT: _UNIT}))
             per_case = case_variant.join(per_variant, left_on=_VARIANT, right_on=_UNIT, how="left").drop(_VARIANT)
         else:
-            per_case = _evaluate(rule, positioned.rename({C.CASE_ID: _UNIT})).rename({_UNIT: C.CASE_ID})
+            units = events.with_columns(log.case_index().cast(pl.Int64).alias(_UNIT))
+            units = units.with_columns(pl.int_range(pl.len()).over(_UNIT).alias(_POS))
+            per_case = _evaluate(rule, units).rename({_UNIT: _CASE})
         if rule.when:
             applicable = cases.filter(pl.all_horizontal([c.expr() for c in rule.when])).select(
-                pl.col(C.CASE_ID).cast(pl.String))
-            per_case = per_case.join(applicable.unique(), on=C.CASE_ID, how="semi")
-        parts.append(per_case.with_columns(
-            pl.lit(order, dtype=pl.Int32).alias("__order"),
-            pl.lit(rule.id).alias("rule"),
-            pl.lit(rule.template).alias("template"),
-            pl.lit(rule.description).alias("description"),
-            pl.lit(rule.violation_message()).alias("__message"),
-        ))
-    schema = {C.CASE_ID: pl.String, "violated": pl.Boolean, "__offending": pl.List(pl.Int64),
-              "__order": pl.Int32, "rule": pl.String, "template": pl.String, "description": pl.String,
-              "__message": pl.String}
-    checks = pl.concat([p.select(list(schema)).cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
-    return _explain(checks, positioned)
+                pl.col(C.CASE_ID).cast(pl.String)).unique()
+            indexes = pl.DataFrame({C.CASE_ID: case_ids}).with_row_index(_CASE).join(applicable, on=C.CASE_ID)
+            per_case = per_case.join(indexes.select(pl.col(_CASE).cast(pl.Int64)), on=_CASE, how="semi")
+        parts.append(per_case.select(_CASE, pl.lit(order, dtype=pl.Int32).alias("__order"), "violated",
+                                     pl.col("__offending").cast(pl.List(pl.Int64))))
+    schema = {_CASE: pl.Int64, "__order": pl.Int32, "violated": pl.Boolean, "__offending": pl.List(pl.Int64)}
+    checks = pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
+    checks = checks.sort(_CASE, "__order")
+    return _explain(checks, log, rule_list)
 
 
 def _variants(log: EventLog) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(case_id → variant index) and the variants' events (variant index, position, activity).
+    """(case index → variant index) and the variants' events (variant index, position, activity).
 
     Built on the log's memoised variant table, shared with ``variants``,
     ``rework`` and the other verbs.
     """
     _, names = log.activity_codes()
-    case_variant = case_table(log).select(C.CASE_ID, pl.col("variant_index").cast(pl.Int64).alias(_VARIANT))
+    case_variant = case_table(log).select(pl.col("case_index").cast(pl.Int64).alias(_CASE),
+                                          pl.col("variant_index").cast(pl.Int64).alias(_VARIANT))
     if not names:  # an empty log
         return case_variant, pl.DataFrame(schema={_VARIANT: pl.Int64, _POS: pl.Int64, C.ACTIVITY: pl.String})
     variant_events = (
@@ -506,37 +507,53 @@ def _evaluate(rule: Rule, units: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _explain(checks: pl.DataFrame, positioned: pl.DataFrame) -> pl.DataFrame:
+def _explain(checks: pl.DataFrame, log: EventLog, rules: Sequence[Rule]) -> pl.DataFrame:
     """Map offending positions to event ids and write a one-line explanation per violation."""
+    events = log.events
+    starts = log.case_starts().cast(pl.Int64)
     involved = (
         checks.filter(pl.col("violated"))
-        .select(C.CASE_ID, "__order", "__offending")
+        .select(_CASE, "__order", "__offending")
         .explode("__offending")
         .drop_nulls("__offending")
-        .join(
-            positioned.select(C.CASE_ID, pl.col(_POS).cast(pl.Int64).alias("__offending"), C.EVENT_ID, C.ACTIVITY,
-                              C.TIMESTAMP),
-            on=[C.CASE_ID, "__offending"], how="left",
+    )
+    rows = pl.Series(starts.gather(involved.get_column(_CASE))) + involved.get_column("__offending")
+    involved = (
+        involved.with_columns(
+            events.get_column(C.EVENT_ID).gather(rows).alias(C.EVENT_ID),
+            events.get_column(C.ACTIVITY).gather(rows).alias(C.ACTIVITY),
+            events.get_column(C.TIMESTAMP).gather(rows).alias(C.TIMESTAMP),
         )
-        .sort(C.CASE_ID, "__order", "__offending")
-        .group_by(C.CASE_ID, "__order", maintain_order=True)
+        .group_by(_CASE, "__order", maintain_order=True)
         .agg(
             pl.col(C.EVENT_ID).alias("events"),
             pl.format("{} at {}", C.ACTIVITY, pl.col(C.TIMESTAMP).dt.strftime("%Y-%m-%d %H:%M:%S UTC"))
             .str.join("; ").alias("__details"),
         )
     )
-    out = checks.join(involved, on=[C.CASE_ID, "__order"], how="left").with_columns(
-        pl.col("events").fill_null(pl.lit([], dtype=pl.List(pl.String))),
-        pl.when(pl.col("violated"))
-        .then(pl.when(pl.col("__details").is_not_null())
-              .then(pl.format("{}: {}", "__message", "__details"))
-              .otherwise(pl.col("__message")))
-        .alias("explanation"),
+    meta = pl.DataFrame({
+        "__order": list(range(len(rules))),
+        "rule": [r.id for r in rules],
+        "template": [r.template for r in rules],
+        "description": [r.description for r in rules],
+        "__message": [r.violation_message() for r in rules],
+    }, schema={"__order": pl.Int32, "rule": pl.String, "template": pl.String, "description": pl.String,
+               "__message": pl.String})
+    case_ids = case_table(log).get_column(C.CASE_ID)
+    out = (
+        checks.join(involved, on=[_CASE, "__order"], how="left", maintain_order="left")
+        .join(meta, on="__order", how="left", maintain_order="left")
+        .with_columns(
+            case_ids.gather(checks.get_column(_CASE)).alias(C.CASE_ID),
+            pl.col("events").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+            pl.when(pl.col("violated"))
+            .then(pl.when(pl.col("__details").is_not_null())
+                  .then(pl.format("{}: {}", "__message", "__details"))
+                  .otherwise(pl.col("__message")))
+            .alias("explanation"),
+        )
     )
-    return out.sort(C.CASE_ID, "__order").select(
-        C.CASE_ID, "rule", "template", "description", "violated", "events", "explanation"
-    )
+    return out.select(C.CASE_ID, "rule", "template", "description", "violated", "events", "explanation")
 
 
 def conformance_rules(checks: pl.DataFrame, rules: str | os.PathLike | Sequence[Rule] | None = None) -> pl.DataFrame:
