@@ -54,9 +54,15 @@ def raw_versions(db: Path, object_name: str, with_meta: bool = False) -> pl.Data
     try:
         exclude = "" if with_meta else f" EXCLUDE ({', '.join(META)})"
         order = ", ".join(c for c in ("id", "system_modstamp", "is_deleted") if _has(con, table, c))
-        return con.sql(f"SELECT *{exclude} FROM raw_salesforce.{table} ORDER BY {order}").pl()
+        frame = con.sql(f"SELECT *{exclude} FROM raw_salesforce.{table} ORDER BY {order}").pl()
     finally:
         con.close()
+    # DuckDB hands TIMESTAMPTZ over in the session's time zone; compare in UTC whatever the machine's zone.
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC")
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone
+    )
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:

@@ -228,6 +228,10 @@ def sync_object(conn: OrgConnection, con: duckdb.DuckDBPyConnection, spec: Objec
         since = None
         if not full_refresh and state is not None and state.watermark is not None and plan.replication_key:
             since = state.watermark - timedelta(seconds=settings.lookback_seconds)
+        if changes.added and since is not None:
+            # Re-read everything once so stored versions get the new columns' values (matched by key).
+            since = None
+            result.notices.append("re-read every record to fill the new column(s) for the versions already stored")
         result.incremental = since is not None
         job = _ObjectSync(conn, con, plan, settings, since, run_id)
 

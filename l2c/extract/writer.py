@@ -154,6 +154,8 @@ class ObjectLoad:
                  chunks: list[list[str]], retyped: list[tuple[SelectedField, str, str]] | None = None):
         self.con = con
         self.retyped = retyped or []
+        #: Columns added in this load whose values are filled in for versions already stored.
+        self.backfill: list[str] = []
         self.plan = plan
         self.run_id = run_id
         self.stage_types = stage_types
@@ -178,6 +180,7 @@ class ObjectLoad:
         )
         for f in changes.added:
             con.execute(f"ALTER TABLE {target} ADD COLUMN IF NOT EXISTS {quote(f.column)} {f.duckdb_type}")
+        load.backfill = [f.column for f in changes.added]
         for i, names in enumerate(chunks):
             cols = ", ".join(
                 f"{quote(load.fields_by_name[n].column)} {stage_types[load.fields_by_name[n].column]}" for n in names
@@ -272,6 +275,10 @@ class ObjectLoad:
         columns = [f.column for f in plan.fields]
         col_list = ", ".join(quote(c) for c in columns)
         key_match = " AND ".join(f"t.{quote(k)} IS NOT DISTINCT FROM s.{quote(k)}" for k in plan.key_columns)
+        if self.backfill:
+            # New columns of versions already stored: the re-read version with the same key has their values.
+            sets = ", ".join(f"{quote(c)} = s.{quote(c)}" for c in self.backfill)
+            con.execute(f"UPDATE {target} AS t SET {sets} FROM {staged} AS s WHERE {key_match}")
         con.execute(
             f"INSERT INTO {target} ({col_list}, {quote(SYNCED_AT_COLUMN)}, {quote(RUN_ID_COLUMN)}) "
             f"SELECT {', '.join('s.' + quote(c) for c in columns)}, ?::TIMESTAMPTZ, ? FROM {staged} AS s "
