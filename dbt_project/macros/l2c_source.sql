@@ -7,8 +7,8 @@
     its sync columns differently. So:
       - a declared column the table lacks becomes a typed null;
       - a missing table marked `optional: true` becomes an empty result with
-        the declared columns, and a missing required one fails with a message
-        that says what to do;
+        the declared columns, and a missing required one fails `dbt run` /
+        `dbt build` with a message that says what to do;
       - the loader's sync time (var `l2c_synced_at_column`) is always exposed
         as `_l2c_synced_at`, and the loader's deletion flags (var
         `l2c_deleted_columns`) as one boolean `_l2c_is_deleted`.
@@ -25,9 +25,10 @@
         database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
 
     {%- if found is none -%}
-        {%- if not meta.get('optional', false) -%}
+        {#- Only a real run needs the data; compiling, linting and docs work without it. -#}
+        {%- if not meta.get('optional', false) and flags.WHICH in ['run', 'build'] -%}
             {{ exceptions.raise_compiler_error(
-                "The raw table " ~ relation ~ " (Salesforce object " ~ meta.get('salesforce_object', table_name)
+                "The raw table " ~ relation.schema ~ "." ~ relation.identifier ~ " (Salesforce object " ~ meta.get('salesforce_object', table_name)
                 ~ ") does not exist. Run `l2c extract` first, or set the dbt var l2c_raw_schema to the schema"
                 ~ " that holds the raw Salesforce tables.") }}
         {%- endif -%}

@@ -143,23 +143,47 @@ current_stage_without_history as (
 
 stage_entries as (
 
-    select opportunity_id, event_key, event_at, resource_id, previous_stage, stage_name
+    select
+        opportunity_id,
+        event_key,
+        event_at,
+        resource_id,
+        previous_stage,
+        stage_name
     from field_history_changes
     where previous_stage is null or previous_stage <> stage_name
 
     union all
 
-    select opportunity_id, event_key, event_at, resource_id, previous_stage, stage_name
+    select
+        opportunity_id,
+        event_key,
+        event_at,
+        resource_id,
+        previous_stage,
+        stage_name
     from initial_stage_from_field_history
 
     union all
 
-    select opportunity_id, event_key, event_at, resource_id, previous_stage, stage_name
+    select
+        opportunity_id,
+        event_key,
+        event_at,
+        resource_id,
+        previous_stage,
+        stage_name
     from opportunity_history_changes
 
     union all
 
-    select opportunity_id, event_key, event_at, resource_id, previous_stage, stage_name
+    select
+        opportunity_id,
+        event_key,
+        event_at,
+        resource_id,
+        previous_stage,
+        stage_name
     from current_stage_without_history
 
 ),

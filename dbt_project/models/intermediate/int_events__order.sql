@@ -41,7 +41,7 @@ versions as (
         total_amount,
         coalesce(status_code, order_status) = 'Activated' as is_activated,
         {{ l2c_hash(['order_status', 'status_code', 'total_amount', 'effective_date', 'contract_id', 'order_type']) }}
-            as content
+            as content_hash
     from order_versions
 
 ),
@@ -51,7 +51,7 @@ compared as (
     select
         *,
         lag(is_activated) over (partition by order_id order by version_number) as was_activated,
-        lag(content) over (partition by order_id order by version_number) as previous_content
+        lag(content_hash) over (partition by order_id order by version_number) as previous_content_hash
     from versions
 
 ),
@@ -96,7 +96,7 @@ reworked as (
         last_modified_by_id as resource_id,
         total_amount as amount
     from compared
-    where was_activated and content <> previous_content
+    where was_activated and content_hash <> previous_content_hash
 
 ),
 

@@ -96,7 +96,7 @@ dominant_family as (
             opportunity_id,
             product_family,
             row_number() over (
-                partition by opportunity_id order by family_total desc, product_family
+                partition by opportunity_id order by family_total desc, product_family asc
             ) as family_rank
         from family_totals
     ) as ranked
@@ -133,9 +133,9 @@ deal_quote as (
             row_number() over (
                 partition by opportunity_id
                 order by
-                    case when is_syncing then 0 when quote_status = 'Accepted' then 1 else 2 end,
+                    case when is_syncing then 0 when quote_status = 'Accepted' then 1 else 2 end asc,
                     created_at desc,
-                    quote_id
+                    quote_id asc
             ) as quote_rank
         from quotes
     ) as ranked

@@ -24,7 +24,7 @@ unattached as (
         events.source_id,
         case
             when events.case_id is null then 'no link to an opportunity'
-            else 'linked opportunity ' || events.case_id || ' does not exist'
+            else {{ dbt.concat(["'linked opportunity '", 'events.case_id', "' does not exist'"]) }}
         end as reason,
         count(*) as event_count
     from events
@@ -33,7 +33,10 @@ unattached as (
     where
         opportunities.opportunity_id is null
         and events.lead_id is null
-    group by 1, 2, 3
+    group by
+        events.source_object,
+        events.source_id,
+        events.case_id
 
 ),
 
