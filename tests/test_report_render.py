@@ -12,7 +12,7 @@ import pytest
 from report_sample import INJECTED, build_sample_db, sample_frames, write_marts
 
 from l2c.cli import main
-from l2c.report import PROCESS_MAP_FILE, REPORT_FILE, ReportDataError, write_report
+from l2c.report import PROCESS_MAP_FILE, PROCESS_MAP_PNG_FILE, REPORT_FILE, ReportDataError, write_report
 from l2c.report.data import load_report_data
 from l2c.report.i18n import STRINGS, Formatter
 
@@ -45,6 +45,19 @@ def test_the_report_is_one_self_contained_file_plus_the_process_map_svg(sample_d
     activities = [t.text for t in svg.iter(f"{SVG}tspan")]
     assert "Opportunity Created" in activities and "Payment Received" in activities
     assert len([g for g in svg.iter(f"{SVG}g") if "edge" in g.get("class", "").split()]) > 20
+
+
+def test_the_process_map_is_also_written_as_a_png_when_pillow_is_installed(sample_db, tmp_path):
+    image_module = pytest.importorskip("PIL.Image", reason="Pillow (pm4py extra) not installed: no PNG")
+    write_report(sample_db, tmp_path)
+    with image_module.open(tmp_path / PROCESS_MAP_PNG_FILE) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        # The same geometry as the SVG's, at 1 px per SVG unit.
+        svg = ET.parse(tmp_path / PROCESS_MAP_FILE).getroot()
+        assert (width, height) == (int(svg.get("width")), int(svg.get("height")))
+        colours = {colour for _, colour in image.getcolors(maxcolors=1 << 20)}
+        assert (255, 255, 255) in colours and len(colours) > 50  # drawn on, not blank
 
 
 def test_data_text_is_escaped_everywhere(sample_db, tmp_path):

@@ -10,6 +10,8 @@ figures are defined.
 
 from l2c.report.data import ReportDataError
 from l2c.report.i18n import LANGUAGES
-from l2c.report.render import PROCESS_MAP_FILE, REPORT_FILE, write_report
+from l2c.report.render import PROCESS_MAP_FILE, PROCESS_MAP_PNG_FILE, REPORT_FILE, write_report
 
-__all__ = ["LANGUAGES", "PROCESS_MAP_FILE", "REPORT_FILE", "ReportDataError", "write_report"]
+__all__ = [
+    "LANGUAGES", "PROCESS_MAP_FILE", "PROCESS_MAP_PNG_FILE", "REPORT_FILE", "ReportDataError", "write_report",
+]

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from html import escape
 
 from l2c.report.i18n import Formatter
-from l2c.report.layout import Layout, PlacedNode, RoutedEdge, layered_layout
+from l2c.report.layout import Layout, PlacedNode, Point, RoutedEdge, layered_layout
+
+#: One cubic Bézier piece of an arrow: start, first control, second control, end.
+Segment = tuple[Point, Point, Point, Point]
 
 NODE_WIDTH = 184.0
 NODE_HEIGHT = 50.0
@@ -28,7 +31,7 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 _CHAR_WIDTH = 6.4
 _FREQUENCY_COLOURS = ("#c3d0e2", "#6f8fbf", "#1d3f72")
 _PERFORMANCE_COLOURS = ("#f0d9a8", "#e8853d", "#b2182b")
-_NODE_FILLS = ("#eef3fa", "#c9d8ee")
+NODE_FILLS = ("#eef3fa", "#c9d8ee")
 
 
 @dataclass(frozen=True)
@@ -143,19 +146,39 @@ def _scale(values: Sequence[float]):
     return share
 
 
-def _edges_group(layout: Layout, edge_info, view: str, fmt: Formatter, terminals: dict[str, str]) -> str:
+@dataclass(frozen=True)
+class StyledEdge:
+    """One arrow ready to draw in one view: route, data, colour, width, dash, curve and arrowhead."""
+
+    routed: RoutedEdge
+    info: MapEdge
+    colour: str
+    width: float
+    dashed: bool
+    segments: list[Segment]
+    tip: Point
+    direction: Point
+
+
+def styled_edges(layout: Layout, edge_info, view: str) -> list[StyledEdge]:
+    """The arrows of one view, thin ones first so the heavy main flow is drawn on top."""
     colours = _FREQUENCY_COLOURS if view == "frequency" else _PERFORMANCE_COLOURS
     share = _scale([_edge_value(edge_info[(e.source, e.target)], view) for e in layout.edges])
-    # Thin arrows first so the heavy main flow is drawn on top.
-    ordered = sorted(layout.edges, key=lambda e: _edge_value(edge_info[(e.source, e.target)], view))
-    out = [f'<g class="view view-{view} edges">']
-    for routed in ordered:
+    styled = []
+    for routed in sorted(layout.edges, key=lambda e: _edge_value(edge_info[(e.source, e.target)], view)):
         info = edge_info[(routed.source, routed.target)]
         t = share(_edge_value(info, view))
-        colour = _mix(colours, t)
-        stroke_width = 1.2 + 7.0 * t
-        path, tip, direction = _edge_path(routed, layout.nodes)
-        dash = ' stroke-dasharray="6 4"' if routed.kind in ("back", "flat", "self") else ""
+        segments, tip, direction = edge_curve(routed, layout.nodes)
+        styled.append(StyledEdge(routed, info, mix_colour(colours, t), 1.2 + 7.0 * t,
+                                 routed.kind in ("back", "flat", "self"), segments, tip, direction))
+    return styled
+
+
+def _edges_group(layout: Layout, edge_info, view: str, fmt: Formatter, terminals: dict[str, str]) -> str:
+    out = [f'<g class="view view-{view} edges">']
+    for edge in styled_edges(layout, edge_info, view):
+        routed, info = edge.routed, edge.info
+        dash = ' stroke-dasharray="6 4"' if edge.dashed else ""
         title = fmt.t(
             "edge_title",
             source=terminals.get(routed.source, routed.source),
@@ -167,22 +190,32 @@ def _edges_group(layout: Layout, edge_info, view: str, fmt: Formatter, terminals
         )
         out.append(
             f'<g class="edge edge-{routed.kind}"><title>{escape(title)}</title>'
-            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{stroke_width:.1f}"'
-            f' stroke-linecap="round"{dash}/>'
-            f'{_arrowhead(tip, direction, colour, stroke_width)}</g>'
+            f'<path d="{_svg_path(edge.segments)}" fill="none" stroke="{edge.colour}" '
+            f'stroke-width="{edge.width:.1f}" stroke-linecap="round"{dash}/>'
+            f'<polygon points="{_points(arrowhead(edge.tip, edge.direction, edge.width))}" fill="{edge.colour}"/></g>'
         )
     out.append("</g>")
     return "".join(out)
 
 
-def _edge_path(edge: RoutedEdge, nodes: dict[str, PlacedNode]) -> tuple[str, tuple[float, float], tuple[float, float]]:
-    """SVG path data, the arrow tip and the unit direction at the tip."""
+def _svg_path(segments: list[Segment]) -> str:
+    (x, y), *_ = segments[0]
+    return f"M{x:.1f},{y:.1f} " + " ".join(
+        f"C{c1[0]:.1f},{c1[1]:.1f} {c2[0]:.1f},{c2[1]:.1f} {p1[0]:.1f},{p1[1]:.1f}" for _, c1, c2, p1 in segments
+    )
+
+
+def _points(points: Sequence[Point]) -> str:
+    return " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+
+
+def edge_curve(edge: RoutedEdge, nodes: dict[str, PlacedNode]) -> tuple[list[Segment], Point, Point]:
+    """The arrow as cubic Bézier segments (start, control, control, end), its tip and the direction at the tip."""
     if edge.kind == "self":
         box = nodes[edge.source]
         x, y = box.right, box.y
-        path = f"M{x:.1f},{y - 10:.1f} C{x + 34:.1f},{y - 26:.1f} {x + 34:.1f},{y + 26:.1f} {x + ARROW_LENGTH:.1f},{y + 10:.1f}"
-        return path, (x, y + 10), (-1.0, 0.0)
-    return _route_path(edge)
+        return [((x, y - 10), (x + 34, y - 26), (x + 34, y + 26), (x + ARROW_LENGTH, y + 10))], (x, y + 10), (-1.0, 0.0)
+    return _route_curve(edge)
 
 
 def _turn_depth(edge: RoutedEdge) -> float:
@@ -191,24 +224,21 @@ def _turn_depth(edge: RoutedEdge) -> float:
     return 30.0 + abs(y1 - y0) * 0.08 + abs(x1 - x0) * 0.06
 
 
-def _route_path(edge: RoutedEdge) -> tuple[str, tuple[float, float], tuple[float, float]]:
-    """A smooth path through the route's points: ends follow their directions, waypoints are passed vertically."""
+def _route_curve(edge: RoutedEdge) -> tuple[list[Segment], Point, Point]:
+    """A smooth curve through the route's points: ends follow their directions, waypoints are passed vertically."""
     points = list(edge.points)
     tip = points[-1]
     ex, ey = edge.end_direction
     points[-1] = (tip[0] - ex * ARROW_LENGTH, tip[1] - ey * ARROW_LENGTH)
     last = len(points) - 2
-    d = [f"M{points[0][0]:.1f},{points[0][1]:.1f}"]
+    segments = []
     for i, ((ax, ay), (bx, by)) in enumerate(zip(points, points[1:], strict=False)):
         vertical = (0.0, 1.0 if by >= ay else -1.0)
         da = edge.start_direction if i == 0 else vertical
         db = edge.end_direction if i == last else vertical
         ka, kb = _reach((ax, ay), (bx, by), da, db, edge)
-        d.append(
-            f"C{ax + da[0] * ka:.1f},{ay + da[1] * ka:.1f} {bx - db[0] * kb:.1f},{by - db[1] * kb:.1f} "
-            f"{bx:.1f},{by:.1f}"
-        )
-    return " ".join(d), tip, edge.end_direction
+        segments.append(((ax, ay), (ax + da[0] * ka, ay + da[1] * ka), (bx - db[0] * kb, by - db[1] * kb), (bx, by)))
+    return segments, tip, edge.end_direction
 
 
 def _reach(a, b, da, db, edge: RoutedEdge) -> tuple[float, float]:
@@ -225,26 +255,26 @@ def _reach(a, b, da, db, edge: RoutedEdge) -> tuple[float, float]:
     return ka, kb
 
 
-def _arrowhead(tip: tuple[float, float], direction: tuple[float, float], colour: str, stroke_width: float) -> str:
+def arrowhead(tip: Point, direction: Point, stroke_width: float) -> list[Point]:
+    """The triangle at an arrow's tip, wide enough to show on the thickest arrows."""
     half_width = max(4.0, stroke_width * 0.9)
     length = ARROW_LENGTH + 1.0
     dx, dy = direction
     bx, by = tip[0] - dx * length, tip[1] - dy * length
-    # Perpendicular to the direction.
-    px, py = -dy, dx
-    pts = [tip, (bx + px * half_width, by + py * half_width), (bx - px * half_width, by - py * half_width)]
-    return '<polygon points="' + " ".join(f"{x:.1f},{y:.1f}" for x, y in pts) + f'" fill="{colour}"/>'
+    px, py = -dy, dx  # perpendicular to the direction
+    return [tip, (bx + px * half_width, by + py * half_width), (bx - px * half_width, by - py * half_width)]
 
 
-def _edge_labels_group(layout: Layout, edge_info, view: str, fmt: Formatter) -> str:
-    """Edge values beside (not on) their arrows, nudged apart where two would overlap."""
+def edge_labels(layout: Layout, edge_info, view: str, fmt: Formatter) -> list[tuple[str, float, float]]:
+    """(text, x, baseline y) of every arrow's value: beside (not on) the arrow, nudged apart where two
+    would overlap; none on the start/end arrows in the performance view (they have no waiting time)."""
     share = _scale([_edge_value(edge_info[(e.source, e.target)], view) for e in layout.edges])
-    out = [f'<g class="view view-{view} edge-labels" font-size="11">']
     placed: list[tuple[float, float, float, float]] = []
+    labels = []
     for routed in layout.edges:
         info = edge_info[(routed.source, routed.target)]
         if view == "performance" and info.median_wait_days is None:
-            continue  # arrows from the start and into the end: no waiting time to show
+            continue
         text = _edge_label(info, view, fmt)
         x, y = _label_position(routed, layout.nodes)
         x += (1.2 + 7.0 * share(_edge_value(info, view))) / 2 + 3
@@ -254,8 +284,15 @@ def _edge_labels_group(layout: Layout, edge_info, view: str, fmt: Formatter) -> 
             if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in placed):
                 break
         placed.append(box)
+        labels.append((text, x, box[3]))
+    return labels
+
+
+def _edge_labels_group(layout: Layout, edge_info, view: str, fmt: Formatter) -> str:
+    out = [f'<g class="view view-{view} edge-labels" font-size="11">']
+    for text, x, y in edge_labels(layout, edge_info, view, fmt):
         out.append(
-            f'<text x="{x:.1f}" y="{box[3]:.1f}" fill="#333" stroke="#fff" stroke-width="3" '
+            f'<text x="{x:.1f}" y="{y:.1f}" fill="#333" stroke="#fff" stroke-width="3" '
             f'paint-order="stroke" stroke-linejoin="round">{escape(text)}</text>'
         )
     out.append("</g>")
@@ -298,12 +335,12 @@ def _nodes_group(layout: Layout, node_info, fmt: Formatter, start: str, end: str
         cases = info.cases if info else 0
         t = math.sqrt(frequency / top) if top else 0.0
         title = fmt.t("node_title", activity=name, frequency=fmt.integer(frequency), cases=fmt.integer(cases))
-        lines = _wrap(name, box.width - 16)
+        lines = wrap_label(name, box.width - 16)
         text_y = box.y - (6 if len(lines) == 1 else 12)
         out.append(
             f'<g class="node"><title>{escape(title)}</title>'
             f'<rect x="{box.left:.1f}" y="{box.top:.1f}" width="{box.width:.1f}" height="{box.height:.1f}" '
-            f'rx="7" fill="{_mix(_NODE_FILLS, t)}" stroke="#4a6592" stroke-width="1.2"/>'
+            f'rx="7" fill="{mix_colour(NODE_FILLS, t)}" stroke="#4a6592" stroke-width="1.2"/>'
             f'<text x="{box.x:.1f}" y="{text_y:.1f}" text-anchor="middle" font-size="12" fill="#102040">'
         )
         for i, line in enumerate(lines):
@@ -331,7 +368,7 @@ def _terminal(box: PlacedNode, label: str, is_start: bool) -> str:
     )
 
 
-def _wrap(text: str, width: float, max_lines: int = 2) -> list[str]:
+def wrap_label(text: str, width: float, max_lines: int = 2) -> list[str]:
     """Split an activity name into at most two lines that fit the box; an ellipsis marks a cut."""
     per_line = max(4, int(width / _CHAR_WIDTH))
     lines: list[str] = []
@@ -359,7 +396,7 @@ def _wrap(text: str, width: float, max_lines: int = 2) -> list[str]:
     return lines
 
 
-def _mix(stops: Sequence[str], t: float) -> str:
+def mix_colour(stops: Sequence[str], t: float) -> str:
     """A colour ``t`` (0..1) of the way along the gradient through ``stops``."""
     t = min(max(t, 0.0), 1.0)
     segment = min(int(t * (len(stops) - 1)), len(stops) - 2)

@@ -28,6 +28,7 @@ from l2c.config import ANALYSIS_SCHEMA
 from l2c.report import charts
 from l2c.report.data import ANALYSIS_TABLES, ReportData, load_report_data
 from l2c.report.i18n import DEFAULT_LANGUAGE, Formatter, check_language
+from l2c.report.png import write_process_map_png
 from l2c.report.process_map import MapEdge, MapNode, main_paths, render_process_map
 from l2c.report.tables import Column, format_cell, mini_bar, render_table
 
@@ -35,6 +36,8 @@ REPORT_FILE = "index.html"
 #: How the analysis marts join an activity sequence into text (``analysis.marts.SEQUENCE_SEPARATOR``).
 SEQUENCE_SEPARATOR = " → "
 PROCESS_MAP_FILE = "process_map.svg"
+#: Written only when Pillow is installed (it comes with the pm4py extra).
+PROCESS_MAP_PNG_FILE = "process_map.png"
 
 
 TOP_VARIANTS = 10
@@ -43,7 +46,10 @@ EXAMPLE_CASES = 3
 
 
 def write_report(db_path: str | os.PathLike, out_dir: str | os.PathLike, language: str = DEFAULT_LANGUAGE) -> Path:
-    """Write ``index.html`` and ``process_map.svg`` into ``out_dir``; returns the HTML file's path.
+    """Write ``index.html``, ``process_map.svg`` (and ``process_map.png`` with Pillow) into ``out_dir``.
+
+    Returns the HTML file's path. The two pictures show the main paths of the
+    process map in the frequency view.
 
     The DuckDB file is opened read-only, so the report can be written while a
     BI tool reads the marts (but not while a pipeline run writes them).
@@ -57,11 +63,13 @@ def write_report(db_path: str | os.PathLike, out_dir: str | os.PathLike, languag
     out.mkdir(parents=True, exist_ok=True)
     fmt = Formatter(language)
     nodes, edges = process_map_graph(data)
-    if edges:
+    if edges:  # the main paths, frequency view: the picture for Dagster metadata, slides and chat
+        main = main_paths(edges, START)
         (out / PROCESS_MAP_FILE).write_text(
-            render_process_map(nodes, edges, fmt, start=START, end=END, views=("frequency",), standalone=True),
+            render_process_map(nodes, main, fmt, start=START, end=END, views=("frequency",), standalone=True),
             encoding="utf-8",
         )
+        write_process_map_png(nodes, main, fmt, out / PROCESS_MAP_PNG_FILE, start=START, end=END)
     html_path = out / REPORT_FILE
     html_path.write_text(render_report(data, fmt, nodes, edges), encoding="utf-8")
     return html_path
