@@ -347,7 +347,7 @@ class TableBuilder:
             pl.lit(None, dtype=pl.String).alias("DataType"), pl.lit(None, dtype=pl.String).alias("OldValue"),
             pl.lit(None, dtype=pl.String).alias("NewValue"),
         )
-        history = pl.concat([history, conversion_rows]).sort(["CreatedDate", "LeadId"], maintain_order=True)
+        history = pl.concat([history, conversion_rows]).sort("CreatedDate", maintain_order=True)
         self.tables["LeadHistory"] = finish_history(
             "LeadHistory", history, salesforce_ids("017", history.height, start=0))
 

@@ -19,16 +19,21 @@ def salesforce_ids(prefix: str, n: int, start: int = 0) -> pl.Series:
     """``n`` distinct 18-character ids with key ``prefix``, numbered from ``start``."""
     if len(prefix) != 3:
         raise ValueError(f"key prefix must have 3 characters, got {prefix!r}")
-    chars = np.empty((n, 18), dtype=np.uint8)
-    chars[:, 0:3] = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    chars[:, 3:5] = np.frombuffer(_POD, dtype=np.uint8)
-    counter = np.arange(start + 1, start + n + 1, dtype=np.int64)
+    # one row per character position (contiguous columns), transposed once at the end
+    chars = np.empty((18, n), dtype=np.uint8)
+    chars[0:3] = np.frombuffer(prefix.encode(), dtype=np.uint8)[:, None]
+    chars[3:5] = np.frombuffer(_POD, dtype=np.uint8)[:, None]
+    # float64 division is exact here (counters < 2**53, remainders >= 1/62) and much faster than int divmod
+    counter = np.arange(start + 1, start + n + 1, dtype=np.float64)
     for pos in range(14, 4, -1):
-        chars[:, pos] = _BASE62[counter % 62]
-        counter //= 62
-    upper = (chars[:, :15] >= ord("A")) & (chars[:, :15] <= ord("Z"))
-    weights = np.array([1, 2, 4, 8, 16], dtype=np.int64)
+        quotient = np.floor(counter / 62.0)
+        chars[pos] = _BASE62[(counter - quotient * 62.0).astype(np.uint8)]
+        counter = quotient
+    upper = ((chars[:15] >= ord("A")) & (chars[:15] <= ord("Z"))).view(np.uint8)
     for chunk in range(3):
-        bits = upper[:, chunk * 5:(chunk + 1) * 5].astype(np.int64) @ weights
-        chars[:, 15 + chunk] = _SUFFIX[bits]
-    return pl.Series(np.ascontiguousarray(chars).view("S18").ravel()).cast(pl.String)
+        bits = np.zeros(n, dtype=np.uint8)
+        for j in range(5):
+            bits |= upper[chunk * 5 + j] << j
+        chars[15 + chunk] = _SUFFIX[bits]
+    chars = np.ascontiguousarray(chars.T)
+    return pl.Series(chars.view("S18").ravel()).cast(pl.String)

@@ -119,13 +119,20 @@ def field_history(
 
     ``tracked`` maps a parent field to (history ``Field`` value, ``DataType``), e.g.
     ``{"OwnerId": ("Owner", "EntityId")}``. Every record also gets a ``created`` row.
+    ``versions`` must be grouped by Id in time order (as :func:`assemble` returns them).
     """
-    same_record = (pl.col("Id") == pl.col("Id").shift(1)).fill_null(False)
+    base = versions.select(
+        "Id", VALID_FROM, "LastModifiedById", *tracked,
+        _same=(pl.col("Id") == pl.col("Id").shift(1)).fill_null(False),
+    )
+    meta = [
+        pl.col("Id").alias(parent_field),
+        pl.col(VALID_FROM).alias("CreatedDate"),
+        pl.col("LastModifiedById").alias("CreatedById"),
+    ]
     parts = [
-        versions.filter(~same_record).select(
-            pl.col("Id").alias(parent_field),
-            pl.col(VALID_FROM).alias("CreatedDate"),
-            pl.col("LastModifiedById").alias("CreatedById"),
+        base.filter(~pl.col("_same")).select(
+            *meta,
             pl.lit("created").alias("Field"),
             pl.lit(None, dtype=pl.String).alias("DataType"),
             pl.lit(None, dtype=pl.String).alias("OldValue"),
@@ -133,22 +140,18 @@ def field_history(
         )
     ]
     for field, (history_name, data_type) in tracked.items():
-        value = pl.col(field).cast(pl.String)
-        previous = value.shift(1)
-        changed = same_record & value.ne_missing(previous)
-        # shift before filtering: the old value is the previous version's, not the previous change's
-        parts.append(
-            versions.with_columns(_old=previous, _new=value, _changed=changed).filter("_changed").select(
-                pl.col("Id").alias(parent_field),
-                pl.col(VALID_FROM).alias("CreatedDate"),
-                pl.col("LastModifiedById").alias("CreatedById"),
-                pl.lit(history_name).alias("Field"),
-                pl.lit(data_type).alias("DataType"),
-                pl.col("_old").alias("OldValue"),
-                pl.col("_new").alias("NewValue"),
-            )
-        )
-    return pl.concat(parts).sort(["CreatedDate", parent_field], maintain_order=True)
+        # compare in the field's own type and format only the changed rows as text
+        changes = base.select(
+            *meta, _same=pl.col("_same"), _new=pl.col(field), _old=pl.col(field).shift(1),
+        ).filter(pl.col("_same") & pl.col("_new").ne_missing(pl.col("_old")))
+        parts.append(changes.select(
+            parent_field, "CreatedDate", "CreatedById",
+            pl.lit(history_name).alias("Field"),
+            pl.lit(data_type).alias("DataType"),
+            pl.col("_old").cast(pl.String).alias("OldValue"),
+            pl.col("_new").cast(pl.String).alias("NewValue"),
+        ))
+    return pl.concat(parts).sort("CreatedDate", maintain_order=True)
 
 
 def finish_history(object_name: str, rows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:

@@ -52,8 +52,28 @@ def _changes_to(table: pl.DataFrame, field: str) -> pl.DataFrame:
     return table.filter(same & pl.col(field).ne_missing(pl.col(field).shift(1)))
 
 
-def _until(table: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
-    return table.filter(pl.col("_valid_from") <= at)
+class _Visible:
+    """Column-minimal views of the org as visible at one instant (keeps memory low at 1M opportunities).
+
+    Relies on the generator's row order: versions grouped by Id, in time order.
+    """
+
+    def __init__(self, org: DemoOrg, at: dt.datetime):
+        self.org, self.at = org, at
+
+    def versions(self, name: str, *columns: str) -> pl.DataFrame:
+        """All versions up to ``at``, with Id, _valid_from and ``columns``."""
+        wanted = list(dict.fromkeys(["Id", "_valid_from", *columns]))
+        return self.org.tables[name].lazy().select(wanted).filter(pl.col("_valid_from") <= self.at).collect()
+
+    def latest(self, name: str, *columns: str) -> pl.DataFrame:
+        """The current version per Id at ``at`` (deleted records included), with ``columns``."""
+        v = self.versions(name, *columns)
+        return v.filter((pl.col("Id") != pl.col("Id").shift(-1)).fill_null(True))
+
+    def count(self, name: str) -> int:
+        table = self.org.tables[name]
+        return table.get_column("Id").filter(table.get_column("_valid_from") <= self.at).n_unique()
 
 
 def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.DataFrame:
@@ -62,27 +82,27 @@ def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.Dat
     Columns: ``case_id`` (Opportunity Id), ``activity``, ``timestamp``, ``activity_order``
     (catalog position, breaks same-instant ties), ``source_object``, ``source_id``.
     """
-    at = org.now if at is None else at
-    t = {name: _until(table, at) for name, table in org.tables.items()}
-    opp = t["Opportunity"]
-    ofh = t["OpportunityFieldHistory"]
+    v = _Visible(org, org.now if at is None else at)
+    opp_created = _first_versions(v.versions("Opportunity", "CreatedDate"))
+    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "CreatedDate", "Field", "OldValue", "NewValue")
     parts = [
-        _first_versions(opp).select(pl.col("Id").alias("case_id"), pl.lit("Opportunity Created").alias("activity"),
-                                    pl.col("CreatedDate").alias("timestamp"), pl.lit("Opportunity").alias("source_object"),
-                                    pl.col("Id").alias("source_id")),
+        opp_created.select(pl.col("Id").alias("case_id"), pl.lit("Opportunity Created").alias("activity"),
+                           pl.col("CreatedDate").alias("timestamp"), pl.lit("Opportunity").alias("source_object"),
+                           pl.col("Id").alias("source_id")),
     ]
     # the first stage comes from the creation snapshot, the others from field history
-    first_stage = t["OpportunityHistory"].filter(
-        (pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
+    history = v.versions("OpportunityHistory", "OpportunityId", "CreatedDate", "StageName")
+    first_stage = history.filter((pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
     parts.append(first_stage.select(pl.col("OpportunityId").alias("case_id"),
                                     (pl.lit("Stage: ") + pl.col("StageName")).alias("activity"),
                                     pl.col("CreatedDate").alias("timestamp"),
                                     pl.lit("OpportunityHistory").alias("source_object"), pl.col("Id").alias("source_id")))
+    del history, first_stage
     stage = ofh.filter(pl.col("Field") == "StageName")
-    closed = {s[0]: s[0] for s in OPPORTUNITY_STAGES if s[2]}
+    closed = [s[0] for s in OPPORTUNITY_STAGES if s[2]]
     parts.append(stage.select(
         pl.col("OpportunityId").alias("case_id"),
-        pl.when(pl.col("NewValue").is_in(list(closed))).then(pl.col("NewValue"))
+        pl.when(pl.col("NewValue").is_in(closed)).then(pl.col("NewValue"))
         .otherwise(pl.lit("Stage: ") + pl.col("NewValue")).alias("activity"),
         pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
         pl.col("Id").alias("source_id")))
@@ -96,7 +116,8 @@ def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.Dat
             pl.col("OpportunityId").alias("case_id"), pl.lit(activity).alias("activity"),
             pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
             pl.col("Id").alias("source_id")))
-    quote = t["Quote"]
+    del ofh, stage
+    quote = v.versions("Quote", "OpportunityId", "CreatedDate", "Status")
     parts.append(_first_versions(quote).select(
         pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Created").alias("activity"),
         pl.col("CreatedDate").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
@@ -105,7 +126,8 @@ def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.Dat
         pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
         pl.col("_valid_from").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
     quote_opp = _first_versions(quote).select(pl.col("Id").alias("TargetObjectId"), pl.col("OpportunityId"))
-    pi = t["ProcessInstance"].join(quote_opp, on="TargetObjectId", how="inner")
+    pi = v.versions("ProcessInstance", "TargetObjectId", "CreatedDate", "Status").join(
+        quote_opp, on="TargetObjectId", how="inner")
     parts.append(_first_versions(pi).select(
         pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Approval Requested").alias("activity"),
         pl.col("CreatedDate").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
@@ -115,17 +137,16 @@ def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.Dat
         pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
         pl.col("_valid_from").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
         pl.col("Id").alias("source_id")))
-    contract_opp = (_first_versions(opp).select("Id").join(
-        opp.filter(pl.col("ContractId").is_not_null()).select("Id", "ContractId").unique("Id", keep="last"),
-        on="Id").select(pl.col("ContractId"), pl.col("Id").alias("case_id")))
-    contract = t["Contract"].join(contract_opp, left_on="Id", right_on="ContractId", how="inner")
+    contract_opp = (v.versions("Opportunity", "ContractId").filter(pl.col("ContractId").is_not_null())
+                    .unique("Id", keep="last").select(pl.col("ContractId"), pl.col("Id").alias("case_id")))
+    contract = v.versions("Contract", "CreatedDate", "Status").join(contract_opp, left_on="Id", right_on="ContractId", how="inner")
     parts.append(_first_versions(contract).select(
         "case_id", pl.lit("Contract Created").alias("activity"), pl.col("CreatedDate").alias("timestamp"),
         pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
     parts.append(_changes_to(contract, "Status").filter(pl.col("Status") == "Activated").select(
         "case_id", pl.lit("Contract Activated").alias("activity"), pl.col("_valid_from").alias("timestamp"),
         pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
-    order = t["Order"]
+    order = v.versions("Order", "OpportunityId", "CreatedDate", "Status", "TotalAmount")
     parts.append(_first_versions(order).select(
         pl.col("OpportunityId").alias("case_id"), pl.lit("Order Created").alias("activity"),
         pl.col("CreatedDate").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
@@ -136,14 +157,15 @@ def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.Dat
         pl.col("OpportunityId").alias("case_id"), pl.lit("Order Reworked").alias("activity"),
         pl.col("_valid_from").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
     order_opp = _first_versions(order).select(pl.col("Id").alias("blng__Order__c"), pl.col("OpportunityId"))
-    invoice = t["blng__Invoice__c"].join(order_opp, on="blng__Order__c", how="inner")
+    invoice = v.versions("blng__Invoice__c", "blng__Order__c", "blng__InvoiceStatus__c").join(order_opp, on="blng__Order__c", how="inner")
     parts.append(_changes_to(invoice, "blng__InvoiceStatus__c").filter(pl.col("blng__InvoiceStatus__c") == "Posted")
                  .select(pl.col("OpportunityId").alias("case_id"), pl.lit("Invoice Posted").alias("activity"),
                          pl.col("_valid_from").alias("timestamp"), pl.lit("blng__Invoice__c").alias("source_object"),
                          pl.col("Id").alias("source_id")))
     invoice_opp = _first_versions(invoice).select(pl.col("Id").alias("blng__Invoice__c"), "OpportunityId")
-    payments = (_first_versions(t["blng__PaymentAllocationInvoice__c"]).join(invoice_opp, on="blng__Invoice__c")
-                .join(_first_versions(t["blng__Payment__c"]).select(pl.col("Id").alias("blng__Payment__c"),
+    payments = (v.latest("blng__PaymentAllocationInvoice__c", "blng__Invoice__c", "blng__Payment__c")
+                .join(invoice_opp, on="blng__Invoice__c")
+                .join(_first_versions(v.versions("blng__Payment__c", "CreatedDate")).select(pl.col("Id").alias("blng__Payment__c"),
                                                                     pl.col("CreatedDate").alias("paid_at")),
                       on="blng__Payment__c"))
     parts.append(payments.select(
@@ -188,12 +210,12 @@ def _ids(df: pl.DataFrame, column: str) -> list[str]:
 def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
     """The ground-truth document (``ground_truth.json``) for an org generated from ``sim``."""
     now = org.now
-    snap = {name: org.snapshot(name) for name in org.tables}
+    v = _Visible(org, now)
     log = opportunity_event_log(org)
-    opp = snap["Opportunity"]
+    opp = v.latest("Opportunity", "IsWon", "IsClosed", "CloseDate")
     won = opp.filter(pl.col("IsWon"))
     lost = opp.filter(pl.col("IsClosed") & ~pl.col("IsWon"))
-    leads = snap["Lead"].filter(~pl.col("IsDeleted"))
+    leads = v.latest("Lead", "IsDeleted", "IsConverted").filter(~pl.col("IsDeleted"))
     slow_rep_id = sim.user_ids[sim.slow_rep]
     plan = dataclasses.asdict(sim.plan)
     return {
@@ -207,20 +229,20 @@ def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
             "opportunities": opp.height, "won": won.height, "lost": lost.height,
             "open": opp.height - won.height - lost.height,
             "leads": leads.height, "converted_leads": int(leads["IsConverted"].sum()),
-            **{f"rows_at_now.{name}": df.height for name, df in snap.items()},
+            **{f"rows_at_now.{name}": v.count(name) for name in org.tables},
         },
         "activities": list(ACTIVITIES),
         "behaviours": {
-            "bottleneck": _bottleneck(org, log, sim),
-            "slow_rep": _slow_rep(org, log, slow_rep_id, sim),
-            "slow_contract_approval_region": _slow_contract_region(org, sim),
-            "discount_above_policy_without_approval": _skipped_approvals(org, won, sim),
-            "rework": _rework(org, log),
-            "late_paying_segment": _late_payers(org, sim),
-            "discount_effects": _discount_effects(org, sim),
-            "won_without_accepted_quote": _won_without_accepted_quote(org, won, sim),
+            "bottleneck": _bottleneck(log, sim),
+            "slow_rep": _slow_rep(v, log, slow_rep_id, sim),
+            "slow_contract_approval_region": _slow_contract_region(v, sim),
+            "discount_above_policy_without_approval": _skipped_approvals(v, won, sim),
+            "rework": _rework(v),
+            "late_paying_segment": _late_payers(v, sim),
+            "discount_effects": _discount_effects(v, sim),
+            "won_without_accepted_quote": _won_without_accepted_quote(v, won, sim),
             "quarter_end_push": _quarter_end_push(won, sim),
-            "non_standard_contract_terms": _non_standard_terms(org),
+            "non_standard_contract_terms": _non_standard_terms(v),
             "lead_conversion": {
                 "leads": leads.height, "converted": int(leads["IsConverted"].sum()),
                 "conversion_rate": _r(leads["IsConverted"].mean()),
@@ -230,7 +252,7 @@ def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
     }
 
 
-def _bottleneck(org: DemoOrg, log: pl.DataFrame, sim: OrgSimulation) -> dict:
+def _bottleneck(log: pl.DataFrame, sim: OrgSimulation) -> dict:
     frm, to = "Stage: Proposal/Price Quote", "Quote Created"
     waits = directly_follows_waits(log)
     edge = waits.filter((pl.col("from_activity") == frm) & (pl.col("to_activity") == to))
@@ -264,14 +286,14 @@ def _cycle_times(log: pl.DataFrame) -> pl.DataFrame:
     return created.join(closed, on="case_id").with_columns(cycle_days=_days(pl.col("closed") - pl.col("created")))
 
 
-def _slow_rep(org: DemoOrg, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) -> dict:
-    owners = org.snapshot("Opportunity").select(pl.col("Id").alias("case_id"), "OwnerId")
+def _slow_rep(v: _Visible, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) -> dict:
+    owners = v.latest("Opportunity", "OwnerId").select(pl.col("Id").alias("case_id"), "OwnerId")
     cycles = _cycle_times(log).join(owners, on="case_id").filter(pl.col("won"))
     rep = cycles.filter(pl.col("OwnerId") == rep_id)
     others = cycles.filter(pl.col("OwnerId") != rep_id)
     per_rep = cycles.group_by("OwnerId").agg(pl.col("cycle_days").mean()).sort(["cycle_days", "OwnerId"],
                                                                                descending=True)
-    rep_name = org.snapshot("User").filter(pl.col("Id") == rep_id)["Name"][0]
+    rep_name = v.latest("User", "Name").filter(pl.col("Id") == rep_id)["Name"][0]
     return {
         "user_id": rep_id, "name": rep_name,
         "description": "Every waiting time the rep controls is doubled on this rep's opportunities.",
@@ -288,22 +310,22 @@ def _slow_rep(org: DemoOrg, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) 
     }
 
 
-def _contract_approval(org: DemoOrg) -> pl.DataFrame:
-    contract = _until(org.tables["Contract"], org.now)
+def _contract_approval(v: _Visible) -> pl.DataFrame:
+    contract = v.versions("Contract", "AccountId", "CreatedDate", "Status")
     created = _first_versions(contract).select("Id", "AccountId", created="CreatedDate")
     activated = _changes_to(contract, "Status").filter(pl.col("Status") == "Activated").select(
         "Id", activated="_valid_from")
     in_approval = _changes_to(contract, "Status").filter(pl.col("Status") == "In Approval Process").select(
         "Id", in_approval="_valid_from")
-    region = org.snapshot("Account").select(pl.col("Id").alias("AccountId"), "Region__c")
+    region = v.latest("Account", "Region__c").select(pl.col("Id").alias("AccountId"), "Region__c")
     return (created.join(in_approval, on="Id").join(activated, on="Id").join(region, on="AccountId")
             .with_columns(created_to_activated_days=_days(pl.col("activated") - pl.col("created")),
                           approval_days=_days(pl.col("activated") - pl.col("in_approval"))))
 
 
-def _slow_contract_region(org: DemoOrg, sim: OrgSimulation) -> dict:
+def _slow_contract_region(v: _Visible, sim: OrgSimulation) -> dict:
     region = sim.plan.slow_contract_region
-    c = _contract_approval(org)
+    c = _contract_approval(v)
     per_region = c.group_by("Region__c").agg(
         contracts=pl.len(), mean_days=pl.col("created_to_activated_days").mean(),
         mean_approval_days=pl.col("approval_days").mean()).sort("Region__c")
@@ -328,13 +350,13 @@ def _slow_contract_region(org: DemoOrg, sim: OrgSimulation) -> dict:
     }
 
 
-def _accepted_quotes(org: DemoOrg) -> pl.DataFrame:
-    return org.snapshot("Quote").filter(pl.col("Status") == "Accepted")
+def _accepted_quotes(v: _Visible) -> pl.DataFrame:
+    return v.latest("Quote", "OpportunityId", "Status", "Discount").filter(pl.col("Status") == "Accepted")
 
 
-def _skipped_approvals(org: DemoOrg, won: pl.DataFrame, sim: OrgSimulation) -> dict:
-    accepted = _accepted_quotes(org).join(won.select(pl.col("Id").alias("OpportunityId")), on="OpportunityId")
-    approvals = org.snapshot("ProcessInstance").select(pl.col("TargetObjectId").alias("Id")).unique()
+def _skipped_approvals(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+    accepted = _accepted_quotes(v).join(won.select(pl.col("Id").alias("OpportunityId")), on="OpportunityId")
+    approvals = v.latest("ProcessInstance", "TargetObjectId").select(pl.col("TargetObjectId").alias("Id")).unique()
     above = accepted.filter(pl.col("Discount") > DISCOUNT_POLICY_PCT)
     skipped = above.join(approvals, on="Id", how="anti")
     return {
@@ -354,16 +376,17 @@ def _skipped_approvals(org: DemoOrg, won: pl.DataFrame, sim: OrgSimulation) -> d
     }
 
 
-def _rework(org: DemoOrg, log: pl.DataFrame) -> dict:
-    ofh = _until(org.tables["OpportunityFieldHistory"], org.now).filter(pl.col("Field") == "StageName")
+def _rework(v: _Visible) -> dict:
+    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "Field", "OldValue", "NewValue").filter(
+        pl.col("Field") == "StageName")
     order = pl.DataFrame({"stage": list(_OPEN_STAGE_ORDER), "rank": list(_OPEN_STAGE_ORDER.values())})
     back = (ofh.join(order.rename({"stage": "OldValue", "rank": "old_rank"}), on="OldValue")
             .join(order.rename({"stage": "NewValue", "rank": "new_rank"}), on="NewValue")
             .filter(pl.col("new_rank") < pl.col("old_rank")))
     moves = back.group_by("OldValue", "NewValue").len().sort("len", descending=True)
-    quotes = _first_versions(_until(org.tables["Quote"], org.now))
+    quotes = _first_versions(v.versions("Quote", "OpportunityId"))
     reissued = quotes.group_by("OpportunityId").agg(quotes=pl.len()).filter(pl.col("quotes") >= 2)
-    reworks = _order_reworks(_until(org.tables["Order"], org.now))
+    reworks = _order_reworks(v.versions("Order", "OpportunityId", "Status", "TotalAmount"))
     return {
         "stage_backwards": {
             "description": "The first quote is denied, the stage goes back from Negotiation/Review to "
@@ -390,14 +413,18 @@ def _rework(org: DemoOrg, log: pl.DataFrame) -> dict:
     }
 
 
-def _payments(org: DemoOrg) -> pl.DataFrame:
+def _payments(v: _Visible) -> pl.DataFrame:
     """Paid invoices up to now with days late, days to pay, segment, opportunity and accepted discount."""
-    inv = org.snapshot("blng__Invoice__c")
-    alloc = org.snapshot("blng__PaymentAllocationInvoice__c").select("blng__Invoice__c", "blng__Payment__c")
-    pay = org.snapshot("blng__Payment__c").select(pl.col("Id").alias("blng__Payment__c"), "blng__PaymentDate__c")
-    order = org.snapshot("Order").select(pl.col("Id").alias("blng__Order__c"), "OpportunityId")
-    seg = org.snapshot("Account").select(pl.col("Id").alias("blng__Account__c"), "Customer_Segment__c")
-    discount = _accepted_quotes(org).select("OpportunityId", "Discount")
+    inv = v.latest("blng__Invoice__c", "blng__Account__c", "blng__Order__c", "blng__InvoiceDate__c",
+                   "blng__DueDate__c", "blng__TotalAmount__c")
+    alloc = v.latest("blng__PaymentAllocationInvoice__c", "blng__Invoice__c", "blng__Payment__c").select(
+        "blng__Invoice__c", "blng__Payment__c")
+    pay = v.latest("blng__Payment__c", "blng__PaymentDate__c").select(
+        pl.col("Id").alias("blng__Payment__c"), "blng__PaymentDate__c")
+    order = v.latest("Order", "OpportunityId").select(pl.col("Id").alias("blng__Order__c"), "OpportunityId")
+    seg = v.latest("Account", "Customer_Segment__c").select(
+        pl.col("Id").alias("blng__Account__c"), "Customer_Segment__c")
+    discount = _accepted_quotes(v).select("OpportunityId", "Discount")
     return (inv.select(pl.col("Id").alias("blng__Invoice__c"), "blng__Account__c", "blng__Order__c",
                        "blng__InvoiceDate__c", "blng__DueDate__c", "blng__TotalAmount__c")
             .join(alloc, on="blng__Invoice__c").join(pay, on="blng__Payment__c")
@@ -407,9 +434,9 @@ def _payments(org: DemoOrg) -> pl.DataFrame:
                           days_to_pay=(pl.col("blng__PaymentDate__c") - pl.col("blng__InvoiceDate__c")).dt.total_days()))
 
 
-def _late_payers(org: DemoOrg, sim: OrgSimulation) -> dict:
+def _late_payers(v: _Visible, sim: OrgSimulation) -> dict:
     segment = sim.plan.late_segment
-    p = _payments(org)
+    p = _payments(v)
     per = p.group_by("Customer_Segment__c").agg(
         paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean(),
         mean_days_to_pay=pl.col("days_to_pay").mean()).sort("Customer_Segment__c")
@@ -434,8 +461,8 @@ def _late_payers(org: DemoOrg, sim: OrgSimulation) -> dict:
     }
 
 
-def _discount_effects(org: DemoOrg, sim: OrgSimulation) -> dict:
-    p = _payments(org).filter(pl.col("Discount").is_not_null())
+def _discount_effects(v: _Visible, sim: OrgSimulation) -> dict:
+    p = _payments(v).filter(pl.col("Discount").is_not_null())
     stats = p.select(
         corr_late=pl.corr("Discount", "days_late"),
         corr_amount=pl.corr("Discount", "blng__TotalAmount__c"),
@@ -461,8 +488,8 @@ def _discount_effects(org: DemoOrg, sim: OrgSimulation) -> dict:
     }
 
 
-def _won_without_accepted_quote(org: DemoOrg, won: pl.DataFrame, sim: OrgSimulation) -> dict:
-    quotes = org.snapshot("Quote")
+def _won_without_accepted_quote(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+    quotes = v.latest("Quote", "OpportunityId", "Status")
     accepted = quotes.filter(pl.col("Status") == "Accepted").select("OpportunityId").unique()
     ids = won.select(pl.col("Id").alias("OpportunityId"))
     without = ids.join(accepted, on="OpportunityId", how="anti")
@@ -491,8 +518,8 @@ def _quarter_end_push(won: pl.DataFrame, sim: OrgSimulation) -> dict:
     }
 
 
-def _non_standard_terms(org: DemoOrg) -> dict:
-    c = org.snapshot("Contract").filter(pl.col("SpecialTerms").is_not_null())
+def _non_standard_terms(v: _Visible) -> dict:
+    c = v.latest("Contract", "SpecialTerms").filter(pl.col("SpecialTerms").is_not_null())
     return {
         "description": "Contracts signed with non-standard SpecialTerms.",
         "measured": {"contracts": c.height},
