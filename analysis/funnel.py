@@ -29,14 +29,21 @@ ALL_GROUPS = "(all)"
 EXIT_KEYWORDS = ("not converted", "unqualified", "disqualified", "lost", "rejected", "recycled", "deleted")
 
 
-def default_steps(lead_log: EventLog | pl.DataFrame) -> list[str]:
-    """Funnel steps inferred from a lead log: its activities in catalog order.
+def default_steps(
+    lead_log: EventLog | pl.DataFrame,
+    converted_activity: str = LEAD_CONVERTED,
+    won_activity: str = CLOSED_WON,
+) -> list[str]:
+    """Funnel steps inferred from a lead log: the lead's own activities up to conversion, then the win.
 
     Activities are ordered by ``activity_order`` when the log has it, else by
-    the median position of their first occurrence; activities whose name
+    the median position of their first occurrence. Activities whose name
     contains one of :data:`EXIT_KEYWORDS` (e.g. ``Lead Status: Closed - Not
-    Converted``) are exits, not steps, and are left out. Pass ``steps=``
-    explicitly for anything else.
+    Converted``) are exits, not steps. Everything ordered after
+    ``converted_activity`` (the opportunity's own events, which
+    ``l2c.lead_event_log`` carries for converted leads) is left out but
+    ``won_activity``, the last step when it occurs. Pass ``steps=`` to
+    :func:`lead_funnel` for anything else.
     """
     events = as_event_log(lead_log).events
     first = events.with_columns(pl.int_range(pl.len()).over(C.CASE_ID).alias("__pos")).group_by(
@@ -44,7 +51,13 @@ def default_steps(lead_log: EventLog | pl.DataFrame) -> list[str]:
     ranked = first.group_by(C.ACTIVITY).agg(
         pl.col(C.ACTIVITY_ORDER).min().alias("order"), pl.col("__pos").median().alias("position"))
     ranked = ranked.filter(~pl.col(C.ACTIVITY).str.to_lowercase().str.contains("|".join(EXIT_KEYWORDS)))
-    return ranked.sort(["order", "position", C.ACTIVITY], nulls_last=True).get_column(C.ACTIVITY).to_list()
+    ordered = ranked.sort(["order", "position", C.ACTIVITY], nulls_last=True).get_column(C.ACTIVITY).to_list()
+    if converted_activity in ordered:
+        steps = ordered[: ordered.index(converted_activity) + 1]
+        if won_activity in ordered:
+            steps.append(won_activity)
+        return steps
+    return ordered
 
 
 def lead_funnel(
@@ -97,7 +110,7 @@ def lead_funnel(
         per_lead = per_lead.join(won.unique(CONVERTED_OPPORTUNITY_ID), on=CONVERTED_OPPORTUNITY_ID,
                                  how="left").with_columns((pl.col("won") | pl.col("__won").fill_null(False))
                                                           .alias("won"))
-    step_list = list(steps) if steps is not None else default_steps(log)
+    step_list = list(steps) if steps is not None else default_steps(log, converted_activity, won_activity)
     if steps is None and wins_from_cases and won_activity not in step_list:
         step_list.append(WON_STEP)
     if not step_list:

@@ -332,6 +332,23 @@ def test_default_steps_skip_exits():
     assert default_steps(lead_log()) == ["Lead Created", "Lead Status: Working - Contacted", "Lead Converted"]
 
 
+def test_default_steps_stop_at_conversion_then_the_win():
+    # l2c.lead_event_log carries the opportunity's events for converted leads: they are not funnel steps
+    frame = pl.DataFrame({
+        "case_id": ["L1"] * 6 + ["L2"] * 2,
+        "activity": ["Lead Created", "Lead Status: Working - Contacted", "Lead Converted", "Opportunity Created",
+                     "Quote Approved", "Closed Won", "Lead Created", "Lead Status: Closed - Not Converted"],
+        "timestamp": [T0 + timedelta(days=i) for i in range(6)] + [T0, T0 + timedelta(days=1)],
+        "activity_order": [100, 110, 190, 200, 520, 700, 100, 110],
+    })
+    log = analysis.read_event_log(frame)
+    assert default_steps(log) == ["Lead Created", "Lead Status: Working - Contacted", "Lead Converted", "Closed Won"]
+    funnel = lead_funnel(log, by=None)
+    assert funnel.select("step", "reached", "won").rows() == [
+        ("Lead Created", 2, 1), ("Lead Status: Working - Contacted", 1, 1), ("Lead Converted", 1, 1),
+        ("Closed Won", 1, 1)]
+
+
 def test_lead_funnel_by_source_with_wins_from_cases():
     cases = pl.DataFrame({"case_id": ["o1", "o2", "o5"], "is_won": [True, False, True]})
     funnel = lead_funnel(lead_log(), cases=cases)

@@ -152,6 +152,7 @@ def test_shipped_happy_path_model_accepts_the_happy_path_and_names_the_skipped_q
         "with_lead_and_approval": ["Lead Created", "Lead Converted"] + HAPPY[:2]
         + ["Quote Approval Requested", "Quote Approved"] + HAPPY[2:],
         "two_invoices": HAPPY + ["Invoice Posted", "Payment Received"],
+        "presented_not_seen": [a for a in HAPPY if a != "Quote Presented"],
         "no_accepted_quote_1": [a for a in HAPPY if a != "Quote Accepted"],
         "no_accepted_quote_2": [a for a in HAPPY if a != "Quote Accepted"],
         "noise": HAPPY[:3] + ["Amount Changed"] + HAPPY[3:],
@@ -160,6 +161,7 @@ def test_shipped_happy_path_model_accepts_the_happy_path_and_names_the_skipped_q
     result = fitness(log)
     per_case = dict(result.cases.select("case_id", "is_fit").iter_rows())
     assert per_case == {"happy": True, "with_lead_and_approval": True, "two_invoices": True,
+                        "presented_not_seen": True,
                         "no_accepted_quote_1": False, "no_accepted_quote_2": False, "noise": False}
     assert result.deviations.rows() == [
         ("Quote Accepted", 0, 0, 2, 2, 2),
