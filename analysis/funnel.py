@@ -6,7 +6,7 @@ converted or not). A funnel is an ordered list of steps (activities); a lead
 increase along the funnel and ``dropped`` at a step is the number of leads
 whose furthest step it is. ``won`` comes from a ``Closed Won`` event in the
 lead log, or from the ``l2c.cases`` row of the opportunity the lead converted
-into (``converted_opportunity_id``).
+into (``converted_opportunity_id``, or ``opportunity_id`` as in ``l2c.lead_event_log``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ CLOSED_WON = "Closed Won"
 #: Pseudo-step appended when ``won`` is known from the cases but not as an event.
 WON_STEP = "Won"
 CONVERTED_OPPORTUNITY_ID = "converted_opportunity_id"
+#: Accepted as well: the column name of ``l2c.lead_event_log``.
+OPPORTUNITY_ID = "opportunity_id"
 ALL_GROUPS = "(all)"
 #: Activities that end a lead without progress; left out of the default steps.
 EXIT_KEYWORDS = ("not converted", "unqualified", "disqualified", "lost", "rejected", "recycled", "deleted")
@@ -173,6 +175,8 @@ def lead_funnel(
 
 def _lead_attributes(events: pl.DataFrame, leads: pl.DataFrame | None, by: str | None) -> pl.DataFrame:
     """Per lead: ``case_id``, the ``by`` attribute and ``converted_opportunity_id`` when known."""
+    if CONVERTED_OPPORTUNITY_ID not in events.columns and OPPORTUNITY_ID in events.columns:
+        events = events.rename({OPPORTUNITY_ID: CONVERTED_OPPORTUNITY_ID})  # l2c.lead_event_log's name
     wanted = [c for c in (by, CONVERTED_OPPORTUNITY_ID) if c is not None]
     in_log = [c for c in wanted if c in events.columns]
     per_lead = events.group_by(C.CASE_ID, maintain_order=True).agg(
