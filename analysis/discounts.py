@@ -41,6 +41,14 @@ def discounts(
         invoices of the band's cases), ``late_payment_rate`` (late invoices /
         invoices with a due date). Cases without a discount are in ``(missing)``
         (listed last, only when there are such cases).
+
+    >>> import polars as pl
+    >>> from analysis.discounts import discounts
+    >>> cases = pl.DataFrame({"case_id": ["a", "b", "c"], "discount_pct": [0.0, 25.0, 22.0],
+    ...                       "amount": [100.0, 80.0, 60.0], "is_won": [True, True, False],
+    ...                       "is_closed": [True, True, True]})
+    >>> discounts(cases).select("discount_band", "cases", "win_rate", "median_amount").rows()[::3]
+    [('0%', 1, 1.0, 100.0), ('20-30%', 2, 0.5, 70.0)]
     """
     missing = [c for c in (C.CASE_ID, C.DISCOUNT_PCT, C.IS_WON) if c not in cases.columns]
     if missing:

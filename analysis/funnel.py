@@ -96,6 +96,14 @@ def lead_funnel(
         reached the step, how many were converted / won in the end),
         ``is_biggest_drop`` (the step, before the last, losing most leads in
         the group). Groups sorted by lead count, steps in funnel order.
+
+    >>> import polars as pl, analysis
+    >>> from analysis.funnel import lead_funnel
+    >>> leads = analysis.read_event_log(pl.DataFrame({
+    ...     "case_id": ["L1", "L1", "L2"], "activity": ["Lead Created", "Lead Converted", "Lead Created"],
+    ...     "timestamp": ["2024-01-02", "2024-01-09", "2024-01-03"], "lead_source": ["Web", "Web", "Web"]}))
+    >>> lead_funnel(leads, include_total=False).select("lead_source", "step", "reached", "dropped").rows()
+    [('Web', 'Lead Created', 2, 1), ('Web', 'Lead Converted', 1, 1)]
     """
     log = as_event_log(lead_log)
     events = log.events

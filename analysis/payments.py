@@ -71,6 +71,15 @@ def days_to_pay(
         ``is_late`` (paid after the due date, or open and past it; null without
         a due date), ``aging_bucket`` (one of :data:`AGING_BUCKETS`), then the
         ``by`` columns. Sorted by case and posting time.
+
+    >>> import polars as pl, analysis
+    >>> from analysis.payments import days_to_pay
+    >>> log = analysis.read_event_log(pl.DataFrame({
+    ...     "case_id": ["o1", "o1"], "activity": ["Invoice Posted", "Payment Received"],
+    ...     "timestamp": ["2024-01-02 10:00", "2024-02-12 10:00"], "source_id": ["inv1", "pay1"],
+    ...     "due_date": ["2024-02-01", None]}))
+    >>> days_to_pay(log).select("invoice_id", "days_to_pay", "days_after_due", "aging_bucket").rows()
+    [('inv1', 41.0, 11, 'paid 1-30 days late')]
     """
     log = as_event_log(log)
     events = log.events

@@ -66,6 +66,13 @@ def rep_performance(
         ``slow``, ``fast``, ``low_win_rate``, ``high_win_rate``,
         ``low_conformance``, ``high_rework``) and ``is_outlier``. Sorted by team
         then ``cycle_vs_team`` descending.
+
+    >>> import polars as pl
+    >>> from analysis.performance import rep_performance
+    >>> cases = pl.DataFrame({"case_id": list("abcd"), "owner_id": ["ana", "ana", "bo", "bo"],
+    ...                       "is_won": [True, False, True, True], "is_closed": [True] * 4})
+    >>> rep_performance(cases, min_cases=1).select("owner_id", "win_rate", "team_win_rate").rows()
+    [('ana', 0.5, 0.75), ('bo', 1.0, 0.75)]
     """
     missing = [c for c in (C.CASE_ID, C.OWNER_ID, C.IS_WON) if c not in cases.columns]
     if missing:
