@@ -66,8 +66,17 @@ class DbtBuildResult:
 
 
 @contextlib.contextmanager
+def duckdb_env(db_path: str | os.PathLike | None = None) -> Iterator[Path]:
+    """Point ``L2C_DUCKDB_PATH`` (read by dbt's profiles.yml) at the DuckDB file for the block."""
+    db = config.duckdb_path(db_path)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with _env(**{config.DUCKDB_PATH_ENV: str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+        yield db
+
+
+@contextlib.contextmanager
 def _env(**values: str) -> Iterator[None]:
-    """Set environment variables for the duration of the block (dbt's profile reads them)."""
+    """Set environment variables for the duration of the block."""
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
     try:
@@ -112,13 +121,11 @@ def run_dbt(
     """
     from dbt.cli.main import dbtRunner
 
-    db = config.duckdb_path(db_path)
-    db.parent.mkdir(parents=True, exist_ok=True)
     callbacks = [_progress_callback(progress)] if progress else []
     args = dbt_args(
         command, select=select, target_path=Path(target_path) if target_path else None, extra=extra
     )
-    with _env(**{config.DUCKDB_PATH_ENV: str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}):
+    with duckdb_env(db_path):
         # dbt's own console log is silenced; finished nodes reach ``progress`` instead.
         return dbtRunner(callbacks=callbacks).invoke([*args, "--quiet"])
 
