@@ -172,9 +172,37 @@ def _cmd_extract(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_transform(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "transform",
+        help="run dbt build: raw_salesforce → staging → events → the l2c marts (event_log, cases, ...)",
+        description="Run `dbt build` of dbt_project/ (seeds, models, data and unit tests) on the DuckDB file, "
+        "the same build as materializing the dbt assets in Dagster. See docs/dbt.md.",
+    )
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--select", nargs="+", metavar="SELECTOR",
+                   help="dbt node selection, e.g. '+event_log' (default: everything)")
+    p.set_defaults(func=_cmd_transform)
+
+
+def _cmd_transform(args: argparse.Namespace) -> int:
+    from l2c.config import duckdb_path
+    from l2c.transform import DbtBuildError, run_dbt_build
+
+    db = duckdb_path(args.db)
+    if not db.exists():
+        raise CliError(f"no DuckDB file at {db}: run `l2c extract` first (or pass --db)")
+    try:
+        result = run_dbt_build(db, select=args.select)
+    except DbtBuildError as exc:
+        raise CliError(str(exc)) from None
+    print(result.summary())
+    return 0
+
+
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_sandbox, _add_extract, _add_template, _add_import, _add_report,
+    _add_sandbox, _add_extract, _add_transform, _add_template, _add_import, _add_report,
 ]
 
 
