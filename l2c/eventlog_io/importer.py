@@ -17,8 +17,9 @@ so every analysis and the report run on an imported log exactly as on a
 Salesforce one. Each batch is validated with :func:`analysis.read_event_log`
 (the same rules every analysis applies: required columns, empty values,
 timestamps and time zones); problems from all batches are reported together,
-naming column and rows. Everything happens in one DuckDB transaction: a failed
-import leaves the database as it was.
+naming column and rows. The file is read into scratch tables first (committed
+batch by batch, so memory stays bounded), then one DuckDB transaction replaces
+the raw table and the marts: a failed import leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 #: Tables of schema ``raw_import``: the file as read, and one row per import.
 RAW_TABLE = "event_log"
 RUNS_TABLE = "import_runs"
+#: Scratch tables of an import in progress (the file as read; its validated, normalised events).
+_SCRATCH_RAW = "_l2c_import_raw"
 _STAGING = "_l2c_import_staging"
 _BATCH = "_l2c_import_batch"
 _MAX_EXAMPLES = 5
@@ -182,17 +185,11 @@ def import_event_log(
         database = config.duckdb_path(db)
         con = _connect(database, memory_limit=memory_limit, timezone=timezone)
         try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                job = _Import(
-                    con, source, mapping, timezone=timezone, timestamp_format=timestamp_format,
-                    lifecycle=lifecycle, drop_duplicates=drop_duplicates, batch_rows=batch_rows,
-                )
-                summary = job.run(database)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            job = _Import(
+                con, source, mapping, timezone=timezone, timestamp_format=timestamp_format,
+                lifecycle=lifecycle, drop_duplicates=drop_duplicates, batch_rows=batch_rows,
+            )
+            summary = job.run(database)
         finally:
             con.close()
     finally:
@@ -246,7 +243,7 @@ class _Import:
         batch_rows: int,
     ):
         self.con = con
-        self.raw_table = qualified(con, config.IMPORT_SCHEMA, RAW_TABLE)
+        self.raw_table = qualified(con, config.IMPORT_SCHEMA, _SCRATCH_RAW)
         self.runs_table = qualified(con, config.IMPORT_SCHEMA, RUNS_TABLE)
         self.staging = qualified(con, config.IMPORT_SCHEMA, _STAGING)
         self.source = source
@@ -272,26 +269,45 @@ class _Import:
     def run(self, database: Path) -> ImportSummary:
         for schema in (config.IMPORT_SCHEMA, config.MARTS_SCHEMA):
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(catalog(self.con))}.{quote(schema)}")
-        for batch in self.source.batches(self.batch_rows):
-            self._load(batch)
-        if self.rows == 0:
-            raise ValidationError(f"cannot import {self.source.path.name}: it contains no events (only a header)")
-        self._check_zone_consistency()
-        self.problems.raise_if_any(self.source.path.name)
-        types = self._staging_types()
-        self._check_values(types)
-        duplicates, examples = self._duplicates()
-        if duplicates and self.drop_duplicates:
-            self._drop_duplicates()
-        attributes = self._attribute_expressions(types)
-        self._write_event_log(attributes)
-        self._write_cases(types)
-        self._write_activities()
-        self._empty_lead_log()
-        self.con.execute(f"DROP TABLE {self.staging}")
-        summary = self._summary(database, duplicates, examples)
-        self._record(summary)
+        self._drop_scratch()  # left over by an interrupted import
+        try:
+            # 1. Read and validate into scratch tables. Each batch commits on its own:
+            #    DuckDB keeps a transaction's appends in memory, one big transaction
+            #    would hold the whole file. The user's tables are not touched yet.
+            for batch in self.source.batches(self.batch_rows):
+                self._load(batch)
+            if self.rows == 0:
+                raise ValidationError(f"cannot import {self.source.path.name}: it contains no events (only a header)")
+            self._check_zone_consistency()
+            self.problems.raise_if_any(self.source.path.name)
+            types = self._staging_types()
+            self._check_values(types)
+            duplicates, examples = self._duplicates()
+            if duplicates and self.drop_duplicates:
+                self._drop_duplicates()
+            attributes = self._attribute_expressions(types)
+            # 2. Publish in one transaction: readers see the previous log or the new one, never a mix.
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self._write_event_log(attributes)
+                self._write_cases(types)
+                self._write_activities()
+                self._empty_lead_log()
+                drop_relation(self.con, config.IMPORT_SCHEMA, RAW_TABLE)
+                self.con.execute(f"ALTER TABLE {self.raw_table} RENAME TO {quote(RAW_TABLE)}")
+                summary = self._summary(database, duplicates, examples)
+                self._record(summary)
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        finally:
+            self._drop_scratch()
         return summary
+
+    def _drop_scratch(self) -> None:
+        for table in (_SCRATCH_RAW, _STAGING):
+            drop_relation(self.con, config.IMPORT_SCHEMA, table)
 
     # ---------------------------------------------------------------- batches
 
