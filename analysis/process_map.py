@@ -143,23 +143,57 @@ def edge_wait_stats(pairs: pl.DataFrame, waits: dict[str, str]) -> pl.DataFrame:
     ``mean``, ``median``, ``p90`` (Float64 µs, linear interpolation as numpy) and ``max``, ``total``,
     named with the column's prefix from ``waits`` (``{"wait_us": "", "business_wait_us": "business_"}``).
 
-    Medians and percentiles come from a partial sort (``numpy.partition``) of each edge's waits:
-    linear in the number of events, where a group-by median sorts every group.
+    The pairs are grouped by edge with one stable radix sort of a 16-bit edge key
+    (up to 255 activities; a hash group-by beyond), and medians and percentiles
+    come from a partial sort (``numpy.partition``) of each edge's waits: linear
+    in the number of events, where a group-by median sorts every group.
     """
-    aggregates = [pl.len().cast(pl.Int64).alias("frequency")]
+    source = pairs.get_column("source_code").to_numpy()
+    target = pairs.get_column("target_code").to_numpy()
+    width = int(max(source.max(initial=0), target.max(initial=0))) + 1
+    if width > 255 or pairs.height == 0:
+        return _edge_wait_stats_hashed(pairs, waits)
+    key = (source.astype(np.uint32) * width + target).astype(np.uint16)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    ends = np.append(starts[1:], len(key))
+    edge = key[starts].astype(np.uint32)
+    columns: dict[str, Any] = {
+        "source_code": pl.Series(edge // width, dtype=pl.UInt32),
+        "target_code": pl.Series(edge % width, dtype=pl.UInt32),
+        "frequency": pl.Series(ends - starts, dtype=pl.Int64),
+    }
+    for column, prefix in waits.items():
+        values = pairs.get_column(column).to_numpy()[order]
+        totals = np.add.reduceat(values, starts)
+        quantiles = [_quantiles(values[a:b], (0.5, 0.9)) for a, b in zip(starts, ends, strict=True)]
+        columns[f"{prefix}mean"] = pl.Series(totals / np.maximum(ends - starts, 1), dtype=pl.Float64)
+        columns[f"{prefix}median"] = pl.Series([q[0] for q in quantiles], dtype=pl.Float64)
+        columns[f"{prefix}p90"] = pl.Series([q[1] for q in quantiles], dtype=pl.Float64)
+        columns[f"{prefix}max"] = pl.Series(np.maximum.reduceat(values, starts), dtype=pl.Int64)
+        columns[f"{prefix}total"] = pl.Series(totals, dtype=pl.Int64)
+    return pl.DataFrame(columns)
+
+
+def _edge_wait_stats_hashed(pairs: pl.DataFrame, waits: dict[str, str]) -> pl.DataFrame:
+    """:func:`edge_wait_stats` for logs with many activities: a hash group-by into lists per edge."""
+    edge = ["source_code", "target_code"]
+    scalars = [pl.len().cast(pl.Int64).alias("frequency")]
     for column, prefix in waits.items():
         wait = pl.col(column)
-        aggregates += [wait.mean().alias(f"{prefix}mean"), wait.max().alias(f"{prefix}max"),
-                       wait.sum().alias(f"{prefix}total"), wait.alias(f"_{prefix}values")]
-    edges = pairs.group_by("source_code", "target_code").agg(aggregates)
-    for prefix in waits.values():
-        values = edges.get_column(f"_{prefix}values")
-        medians, p90s = zip(*(_quantiles(v.to_numpy(), (0.5, 0.9)) for v in values), strict=True) if len(
-            values) else ((), ())
-        edges = edges.with_columns(
-            pl.Series(f"{prefix}median", medians, dtype=pl.Float64),
-            pl.Series(f"{prefix}p90", p90s, dtype=pl.Float64),
-        ).drop(f"_{prefix}values")
+        scalars += [wait.mean().alias(f"{prefix}mean"), wait.max().alias(f"{prefix}max"),
+                    wait.sum().alias(f"{prefix}total")]
+    edges = pairs.group_by(edge).agg(scalars)
+    for column, prefix in waits.items():
+        lists = pairs.group_by(edge).agg(pl.col(column).alias("_values"))
+        quantiles = [_quantiles(v.to_numpy(), (0.5, 0.9)) for v in lists.get_column("_values")]
+        lists = lists.select(
+            *edge,
+            pl.Series(f"{prefix}median", [q[0] for q in quantiles], dtype=pl.Float64),
+            pl.Series(f"{prefix}p90", [q[1] for q in quantiles], dtype=pl.Float64),
+        )
+        edges = edges.join(lists, on=edge)
     return edges
 
 
