@@ -50,6 +50,7 @@ _POS = "__pos"
 _IS_A = "__is_a"
 _IS_B = "__is_b"
 _OFFENDS = "__offends"
+_SINCE = "__since"
 _VARIANT = "__variant"
 _CASE = "__case"
 
@@ -91,7 +92,7 @@ TEMPLATES: dict[str, _Template] = {
 #: Condition operators of ``when`` / ``where`` (``column: value`` is shorthand for ``eq``).
 OPERATORS = ("eq", "ne", "gt", "ge", "lt", "le", "in", "not_in", "is_null")
 
-_RULE_KEYS = {"id", "description", "template", "activities", "count", "when", "where"}
+_RULE_KEYS = {"id", "description", "template", "activities", "count", "when", "where", "since"}
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,8 @@ class Rule:
     count: int | None = None
     when: tuple[Condition, ...] = ()
     where: Mapping[str, tuple[Condition, ...]] = field(default_factory=dict)
+    #: precedence only: the A must come after the latest of these activities before the B.
+    since: tuple[str, ...] = ()
 
     @property
     def a(self) -> tuple[str, ...]:
@@ -246,8 +249,13 @@ def _parse_rule(entry: Any, index: int, source: str) -> Rule:
         if activity not in named:
             raise fail(f"where.{activity}", f"{activity!r} is not one of the rule's activities {sorted(named)}")
         where[activity] = _conditions(conditions, f"where.{activity}", fail)
+    since: tuple[str, ...] = ()
+    if entry.get("since") is not None:
+        if template != "precedence":
+            raise fail("since", f"only the precedence template takes 'since', not {template!r}")
+        since = _activity_set(entry["since"], "since", fail)
     return Rule(id=rule_id, template=template, activities=activities, description=description,
-                count=count, when=when, where=where)
+                count=count, when=when, where=where, since=since)
 
 
 def _activity_set(item: Any, field_name: str, fail) -> tuple[str, ...]:
@@ -305,12 +313,13 @@ def _check_against_data(
 ) -> None:
     """Unknown activities and attributes fail before any work, naming the rule and field."""
     for rule in rules:
-        for i, group in enumerate(rule.activities):
+        named = [(f"activities[{i}]", group) for i, group in enumerate(rule.activities)]
+        for field_name, group in named + ([("since", rule.since)] if rule.since else []):
             for name in group:
                 if name not in known_activities:
                     hint = difflib.get_close_matches(name, sorted(known_activities), n=1)
                     raise RuleError(
-                        f"rule {rule.id!r}: field 'activities[{i}]': unknown activity {name!r}"
+                        f"rule {rule.id!r}: field {field_name!r}: unknown activity {name!r}"
                         + (f" (did you mean {hint[0]!r}?)" if hint else "")
                         + "; it is neither in the event log nor among the known activities passed as activities="
                     )
@@ -457,8 +466,11 @@ def _evaluate(rule: Rule, units: pl.DataFrame) -> pl.DataFrame:
     """
     u, pos = pl.col(_UNIT), pl.col(_POS)
     is_a, is_b = pl.col(_IS_A), pl.col(_IS_B)
-    frame = units.select(_UNIT, _POS, _role(rule, rule.a).alias(_IS_A),
-                         (_role(rule, rule.b) if rule.b else pl.lit(False)).alias(_IS_B))
+    frame = units.select(
+        _UNIT, _POS, _role(rule, rule.a).alias(_IS_A),
+        (_role(rule, rule.b) if rule.b else pl.lit(False)).alias(_IS_B),
+        pl.col(C.ACTIVITY).is_in(list(rule.since)).alias(_SINCE),
+    )
 
     def first(flag: pl.Expr) -> pl.Expr:
         return pos.filter(flag).min().over(u)
@@ -482,6 +494,12 @@ def _evaluate(rule: Rule, units: pl.DataFrame) -> pl.DataFrame:
         offends = is_a & (is_b.sum().over(u) == 0)
     elif t == "response":
         offends = is_a & (last(is_b).is_null() | (pos > last(is_b)))
+    elif t == "precedence" and rule.since:
+        # The latest A and the latest `since` event strictly before each row: the B needs an A after the
+        # last `since` (e.g. an approval of the *current* quote, not of one created before it).
+        last_a = pl.when(is_a).then(pos).otherwise(-1).cum_max().shift(1).over(u).fill_null(-1)
+        last_since = pl.when(pl.col(_SINCE)).then(pos).otherwise(-1).cum_max().shift(1).over(u).fill_null(-1)
+        offends = is_b & (last_a <= last_since)
     elif t == "precedence":
         offends = is_b & (first(is_a).is_null() | (pos < first(is_a)))
     elif t == "succession":

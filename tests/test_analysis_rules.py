@@ -95,6 +95,28 @@ def test_every_documented_template_is_covered_above():
     assert set(TEMPLATES) == covered
 
 
+def test_precedence_since_asks_for_an_a_after_the_latest_reset():
+    log = make_log({
+        "approved_old_quote": ["Quote Created", "Approved", "Quote Created", "Accepted"],
+        "approved_new_quote": ["Quote Created", "Quote Created", "Approved", "Accepted"],
+        "no_quote_event": ["Approved", "Accepted"],
+        "never_approved": ["Quote Created", "Accepted"],
+        "two_acceptances": ["Quote Created", "Approved", "Accepted", "Quote Created", "Accepted"],
+    })
+    rules = rule("precedence", "Approved", "Accepted", since="Quote Created")
+    assert verdicts(log, rules) == {
+        "approved_old_quote": (True, ["approved_old_quote-3"]),
+        "approved_new_quote": (False, []),
+        "no_quote_event": (False, []),
+        "never_approved": (True, ["never_approved-1"]),
+        "two_acceptances": (True, ["two_acceptances-4"]),
+    }
+    # the same per case (an always-true event condition forces that path)
+    per_case = rule("precedence", "Approved", "Accepted", since="Quote Created",
+                    where={"Approved": {"activity": "Approved"}})
+    assert verdicts(log, per_case) == verdicts(log, rules)
+
+
 def test_activity_alternatives_count_as_one_activity():
     log = make_log({"ok1": ["Requested", "Approved"], "ok2": ["Requested", "Rejected"], "bad": ["Requested"]})
     rules = rule("response", "Requested", ["Approved", "Rejected"])
@@ -249,22 +271,26 @@ def test_default_rules_on_a_small_lead_to_cash_log():
         "big_discount_approved": L2C_HAPPY[:4] + ["Quote Approval Requested", "Quote Approved"]
         + L2C_HAPPY[4:],
         "invoice_early": invoice_early,
+        "reissued_without_approval": L2C_HAPPY[:4] + ["Quote Approval Requested", "Quote Approved", "Quote Denied",
+                                                      "Quote Created"] + L2C_HAPPY[4:],
         "lost": ["Opportunity Created", "Quote Created", "Closed Lost"],
     })
     cases = pl.DataFrame({"case_id": ["happy", "no_quote", "big_discount", "big_discount_approved",
-                                      "invoice_early", "lost"],
-                          "discount_pct": [5.0, 0.0, 35.0, 35.0, 10.0, 25.0]})
+                                      "invoice_early", "lost", "reissued_without_approval"],
+                          "discount_pct": [5.0, 0.0, 35.0, 35.0, 10.0, 25.0, 30.0]})
     checks = conformance(log, cases, activities=CATALOG)
     violated = {(c, r) for c, r in checks.filter("violated").select("case_id", "rule").iter_rows()}
     assert violated == {
         ("no_quote", "closed_won_requires_accepted_quote"),
         ("big_discount", "discount_above_policy_requires_approval"),
+        # the approval was for the first quote; the re-issued one was accepted without its own
+        ("reissued_without_approval", "discount_above_policy_requires_approval"),
         ("invoice_early", "no_invoice_before_order_activated"),
     }
     summary = {r["rule"]: r for r in conformance_rules(checks, load_rules()).iter_rows(named=True)}
-    # the discount rule applies to the three cases above 20%, one of them lacking the approval
-    assert summary["discount_above_policy_requires_approval"]["cases_checked"] == 3
-    assert summary["discount_above_policy_requires_approval"]["violations"] == 1
+    # the discount rule applies to the four cases above 20%, two of them lacking the approval
+    assert summary["discount_above_policy_requires_approval"]["cases_checked"] == 4
+    assert summary["discount_above_policy_requires_approval"]["violations"] == 2
 
 
 def test_user_rules_file(tmp_path):
@@ -321,6 +347,8 @@ def test_missing_rules_file():
          r"rule 'x': field 'when.region.in': needs a list"),
         ({"id": "x", "template": "precedence", "activities": ["A", "B"], "where": {"C": {"amount": 1}}},
          r"rule 'x': field 'where.C': 'C' is not one of the rule's activities"),
+        ({"id": "x", "template": "response", "activities": ["A", "B"], "since": "C"},
+         r"rule 'x': field 'since': only the precedence template takes 'since'"),
         ({"id": "x", "template": "init", "activities": ["A"], "severity": "high"},
          r"rule 'x': field 'severity': unknown field"),
         ({"template": "init", "activities": ["A"]}, r"rule #1: field 'id': required"),
@@ -342,6 +370,12 @@ def test_unknown_activity_is_named_with_a_suggestion():
     with pytest.raises(RuleError, match=r"rule 'r': field 'activities\[0\]': unknown activity 'Quote Acepted' "
                                         r"\(did you mean 'Quote Accepted'\?\)"):
         conformance(log, rules=rule("precedence", "Quote Acepted", "Closed Won"))
+
+
+def test_unknown_since_activity_is_named():
+    log = make_log({"o1": ["A", "B"]})
+    with pytest.raises(RuleError, match=r"rule 'r': field 'since': unknown activity 'Qoute Created'"):
+        conformance(log, rules=rule("precedence", "A", "B", since="Qoute Created"))
 
 
 def test_activities_from_a_catalog_are_known_even_if_absent_from_the_log():
