@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import polars as pl
 
 _US_PER_HOUR = 3_600_000_000
@@ -97,21 +98,26 @@ class BusinessCalendar:
         same call. Naive timestamps are taken as UTC.
         """
         ts = _as_utc(timestamps)
-        local_day = ts.dt.convert_time_zone(self.timezone).dt.date()
-        first, last = local_day.min(), local_day.max()
+        first, last = ts.min(), ts.max()
         if first is None:
             return pl.Series(timestamps.name, [None] * len(timestamps), dtype=pl.Int64)
-        days = self._day_table(first, last)
-        index = local_day.cast(pl.Int32) - _epoch_day(first)
-        clock = pl.DataFrame({
-            "t": ts.to_physical(),
-            "window_start": days.get_column("window_start").gather(index),
-            "window_us": days.get_column("window_us").gather(index),
-            "clock": days.get_column("clock_at_day_start").gather(index),
-        }).select(
-            pl.col("clock") + (pl.col("t") - pl.col("window_start")).clip(pl.lit(0), pl.col("window_us"))
-        )
-        return clock.to_series().alias(timestamps.name)
+        zone = ZoneInfo(self.timezone)
+        # One spare day each side: a UTC instant may fall on the neighbouring local date.
+        days = self._day_table(first.astimezone(zone).date() - dt.timedelta(days=1),
+                               last.astimezone(zone).date() + dt.timedelta(days=1))
+        window_start = days.get_column("window_start").to_numpy()
+        window_us = days.get_column("window_us").to_numpy()
+        clock_at_start = days.get_column("clock_at_day_start").to_numpy()
+        # The clock is flat outside working windows and runs inside them: find each instant's
+        # latest window start (windows are disjoint and ascending) and add the time spent in it.
+        t = ts.to_physical().fill_null(0).to_numpy()
+        day = np.searchsorted(window_start, t, side="right") - 1
+        day = np.clip(day, 0, None)  # instants before the first window (only nulls' stand-ins) read 0
+        clock = clock_at_start[day] + np.clip(t - window_start[day], 0, window_us[day])
+        result = pl.Series(timestamps.name, clock, dtype=pl.Int64)
+        if ts.null_count():
+            result = pl.select(pl.when(ts.is_null()).then(None).otherwise(result)).to_series().alias(timestamps.name)
+        return result
 
     def business_duration(self, start: pl.Series, end: pl.Series) -> pl.Series:
         """Working time between ``start`` and ``end`` (element-wise) as a polars Duration("us").

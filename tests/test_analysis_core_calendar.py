@@ -140,3 +140,38 @@ def test_verbs_report_business_time_with_a_calendar():
     assert (first["total"], first["business_total"]) == (timedelta(days=2, hours=18), timedelta(hours=2))
     variant = analysis.variants(log, calendar=NINE_TO_FIVE).row(0, named=True)
     assert variant["business_duration_median"] == timedelta(hours=8)
+
+
+def _brute_force(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+    """Working time by walking the local days one by one with plain datetime arithmetic."""
+    zone = ZoneInfo(calendar.timezone)
+    sign, (lo, hi) = (1, (start, end)) if start <= end else (-1, (end, start))
+    total = timedelta(0)
+    day = lo.astimezone(zone).date() - timedelta(days=1)
+    while day <= hi.astimezone(zone).date() + timedelta(days=1):
+        if day.weekday() not in calendar.weekend and day not in calendar.holidays:
+            h1, m1 = map(int, calendar.work_start.split(":"))
+            h2, m2 = map(int, calendar.work_end.split(":"))
+            window_start = datetime(day.year, day.month, day.day, h1, m1, tzinfo=zone)
+            window_end = datetime(day.year, day.month, day.day, h2, m2, tzinfo=zone)
+            overlap = min(hi, window_end) - max(lo, window_start)
+            if overlap > timedelta(0):
+                total += overlap
+        day += timedelta(days=1)
+    return sign * total
+
+
+def test_random_intervals_agree_with_a_day_by_day_walk():
+    import random
+
+    rng = random.Random(11)
+    calendar = BusinessCalendar(timezone="Europe/Rome", work_start="08:30", work_end="18:00",
+                                holidays=["2024-04-01", "2024-04-25", "2024-11-01"])
+    base = [utc(2024, 3, 25), utc(2024, 10, 21)]  # the weeks around both DST changes
+    starts, ends = [], []
+    for _ in range(300):
+        origin = rng.choice(base)
+        starts.append(origin + timedelta(minutes=rng.randrange(0, 20 * 24 * 60)))
+        ends.append(origin + timedelta(minutes=rng.randrange(0, 20 * 24 * 60)))
+    ours = calendar.business_duration(pl.Series(starts), pl.Series(ends)).to_list()
+    assert ours == [_brute_force(calendar, s, e) for s, e in zip(starts, ends, strict=True)]
