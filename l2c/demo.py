@@ -1,0 +1,100 @@
+"""``l2c demo``: the whole pipeline on the built-in demo org, from a fresh install to a report.
+
+Starts the local sandbox org (a generated Sales Cloud org served over the real
+Salesforce API on loopback), points the ``SALESFORCE_*`` settings at it and
+runs the same daily job a real org gets: extract → dbt build → analyses →
+report. Then prints a short summary.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from l2c import config
+from l2c.pipeline import JobOutcome, environment, run_job
+
+#: Credentials a user may have set for a real org; the demo must not mix them in.
+_REAL_ORG_VARIABLES = (
+    "SALESFORCE_USERNAME", "SALESFORCE_PASSWORD", "SALESFORCE_SECURITY_TOKEN", "SALESFORCE_DOMAIN",
+    "SALESFORCE_CONSUMER_KEY", "SALESFORCE_CONSUMER_SECRET", "SALESFORCE_PRIVATE_KEY_FILE",
+)
+
+
+@dataclass
+class Summary:
+    cases: int
+    events: int
+    variants: int
+    top_bottleneck: str | None
+    conformance_rate: float | None
+    db: Path
+    report: Path
+
+    def lines(self) -> list[str]:
+        rate = "n/a" if self.conformance_rate is None else f"{self.conformance_rate:.1%}"
+        return [
+            f"cases (opportunities): {self.cases:,}",
+            f"events:                {self.events:,}",
+            f"variants:              {self.variants:,}",
+            f"top bottleneck:        {self.top_bottleneck or 'n/a'}",
+            f"conformance rate:      {rate}",
+            f"DuckDB file:           {self.db}",
+            f"report:                {self.report}",
+        ]
+
+
+def sandbox_environment(org) -> dict[str, str]:
+    """``SALESFORCE_*`` settings that reach a running :class:`~l2c.sandbox.server.SandboxOrg` by session id."""
+    return {
+        **{name: "" for name in _REAL_ORG_VARIABLES},
+        "SALESFORCE_INSTANCE_URL": org.instance_url,
+        "SALESFORCE_SESSION_ID": org.session_id,
+        "SALESFORCE_CA_BUNDLE": org.ca_bundle,
+        "SALESFORCE_API_VERSION": org.api_version,
+    }
+
+
+def run_demo(n_opportunities: int = 2000, seed: int = 42, db: str | os.PathLike | None = None,
+             report_dir: str | os.PathLike | None = None, job: str = "l2c_daily",
+             say=print) -> tuple[JobOutcome, Summary]:
+    """Run ``job`` (default: everything) against a freshly started demo org; return the outcome and summary."""
+    from l2c.sandbox.server import SandboxOrg
+
+    database = config.duckdb_path(db)
+    report = config.report_dir(report_dir)
+    started = time.perf_counter()
+    say(f"[1/2] generating and starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...")
+    with SandboxOrg(n_opportunities=n_opportunities, seed=seed) as org:
+        say(f"      demo org serving at {org.instance_url} ({time.perf_counter() - started:.1f}s)")
+        say("[2/2] running the pipeline: Salesforce extraction → dbt build → analyses → report")
+        with environment(**sandbox_environment(org)):
+            outcome = run_job(job, db=database, report_dir=report)
+    summary = summarize(database, report / "index.html")
+    say(f"done in {time.perf_counter() - started:.0f}s")
+    return outcome, summary
+
+
+def summarize(db: Path, report: Path) -> Summary:
+    """The headline figures of a finished run, read from the marts (read-only)."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        def one(sql: str):
+            try:
+                return con.execute(sql).fetchone()[0]
+            except duckdb.CatalogException:
+                return None
+
+        cases = one(f"select count(*) from {config.MARTS_SCHEMA}.cases") or 0
+        events = one(f"select count(*) from {config.MARTS_SCHEMA}.event_log") or 0
+        variants = one(f"select count(*) from {config.ANALYSIS_SCHEMA}.variants") or 0
+        bottleneck = one(
+            f"select source || ' → ' || target from {config.ANALYSIS_SCHEMA}.bottlenecks "
+            "order by rank_by_total nulls last limit 1")
+        rate = one(
+            f"select 1 - count(distinct case_id) filter (where violated) / nullif(count(distinct case_id), 0) "
+            f"from {config.ANALYSIS_SCHEMA}.conformance_cases")
+    return Summary(cases, events, variants, bottleneck, rate, db, report)
