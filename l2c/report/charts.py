@@ -168,13 +168,15 @@ def funnel(steps: Sequence[tuple[str, int]], count_label: Callable[[int], str],
     return "".join(out)
 
 
-def bands(rows: Sequence[dict], label: Callable[[float | None], str], *, title: str) -> str:
-    """One horizontal band per row: p10–p90 light, p25–p75 dark, the median as a tick with its value."""
+def bands(rows: Sequence[dict], label: Callable[[float | None], str], tick_label: Callable[[float], str], *,
+          title: str, x_label: str) -> str:
+    """One horizontal band per row: p10–p90 light, p25–p75 dark, the median as a tick labelled with ``label``;
+    the axis ticks are labelled with ``tick_label`` and the axis with ``x_label``."""
     usable = [r for r in rows if r.get("median") is not None]
     if not usable:
         return ""
     row, label_w, right, top = 34, _LABEL_WIDTH, 70, 10
-    height = top * 2 + row * len(usable) + 20
+    height = top * 2 + row * len(usable) + 38
     plot_w = WIDTH - label_w - right
     low = min(0.0, min(r["p10"] for r in usable))
     high = max(r["p90"] for r in usable) or 1.0
@@ -190,8 +192,10 @@ def bands(rows: Sequence[dict], label: Callable[[float | None], str], *, title: 
     while tick <= high + 1e-9:
         out.append(f'<line x1="{sx(tick):.1f}" x2="{sx(tick):.1f}" y1="{top}" y2="{axis_y}" stroke="#e3e7ee"/>')
         out.append(f'<text x="{sx(tick):.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="11" '
-                   f'fill="{_AXIS}">{escape(label(tick))}</text>')
+                   f'fill="{_AXIS}">{escape(tick_label(tick))}</text>')
         tick += step
+    out.append(f'<text x="{label_w + plot_w / 2:.1f}" y="{axis_y + 32}" text-anchor="middle" font-size="12" '
+               f'fill="{_TEXT}">{escape(x_label)}</text>')
     for i, r in enumerate(usable):
         y = top + i * row
         out.append(f'<text x="{label_w - 8}" y="{y + row / 2 + 4:.1f}" text-anchor="end" font-size="12" '

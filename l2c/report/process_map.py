@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from html import escape
 
 from l2c.report.i18n import Formatter
-from l2c.report.layout import Layout, PlacedNode, Point, RoutedEdge, layered_layout
+from l2c.report.layout import Layout, PlacedNode, Point, RoutedEdge, layered_layout, turn_depth
 
 #: One cubic Bézier piece of an arrow: start, first control, second control, end.
 Segment = tuple[Point, Point, Point, Point]
 
-NODE_WIDTH = 184.0
+NODE_WIDTH = 168.0
 NODE_HEIGHT = 50.0
 TERMINAL_SIZE = 34.0
 ARROW_LENGTH = 8.0
@@ -219,9 +219,8 @@ def edge_curve(edge: RoutedEdge, nodes: dict[str, PlacedNode]) -> tuple[list[Seg
 
 
 def _turn_depth(edge: RoutedEdge) -> float:
-    """How far an arrow that must turn around (a C-shaped back arrow, an arc over a layer) bulges out."""
     (x0, y0), (x1, y1) = edge.points[0], edge.points[-1]
-    return 30.0 + abs(y1 - y0) * 0.08 + abs(x1 - x0) * 0.06
+    return turn_depth(x0, y0, x1, y1)
 
 
 def _route_curve(edge: RoutedEdge) -> tuple[list[Segment], Point, Point]:

@@ -114,14 +114,14 @@ header.top p { margin: 2px 0; color: #d6e0f0; }
 nav.toc { background: #fff; border-bottom: 1px solid var(--line); padding: 8px 40px; position: sticky; top: 0; z-index: 2; }
 nav.toc a { color: var(--accent); margin-right: 16px; text-decoration: none; font-size: 14px; white-space: nowrap; }
 nav.toc a:hover { text-decoration: underline; }
-main { max-width: 1180px; margin: 0 auto; padding: 12px 24px 60px; }
+main { max-width: 1400px; margin: 0 auto; padding: 12px 24px 60px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 18px 24px 22px; margin: 18px 0; }
 section h2 { margin: 0 0 6px; font-size: 20px; }
 section h3 { margin: 18px 0 6px; font-size: 16px; }
 p.intro { margin: 0 0 12px; color: var(--muted); }
 p.note, p.empty, p.missing { color: var(--muted); font-size: 13px; }
 p.missing { background: #fff8e6; border: 1px solid #f0dca8; padding: 8px 12px; border-radius: 6px; }
-.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 12px; }
+.kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 12px; }
 .kpi { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; background: #fbfcfe; }
 .kpi .label { font-size: 13px; color: var(--muted); }
 .kpi .value { font-size: 26px; font-weight: 650; color: var(--accent); margin: 2px 0; white-space: nowrap; }
@@ -134,7 +134,7 @@ th { background: #f1f4f9; cursor: pointer; user-select: none; white-space: nowra
 th[aria-sort=ascending]::after { content: " ▲"; font-size: 10px; }
 th[aria-sort=descending]::after { content: " ▼"; font-size: 10px; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
-td.num { white-space: nowrap; }
+td.num, td.list, td.short { white-space: nowrap; }
 .mini-bar { display: inline-block; width: 48px; height: 8px; background: #e8edf5; margin-right: 6px;
             vertical-align: middle; border-radius: 2px; overflow: hidden; }
 .mini-bar span { display: block; height: 100%; background: #6f8fbf; }
@@ -162,7 +162,7 @@ svg.chart { width: 100%; max-width: 760px; height: auto; display: block; margin:
 #pm-all:focus-visible ~ .pm-controls label[for=pm-all] { outline: 2px solid #f0a020; }
 #pm-main:checked ~ .pm-detail-all, #pm-all:checked ~ .pm-detail-main { display: none; }
 .view-radio { position: absolute; opacity: 0; pointer-events: none; }
-.pm-canvas { overflow: auto; max-height: 1400px; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+.pm-canvas { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
 .pm-canvas svg { display: block; margin: 0 auto; }
 .legend { font-size: 13px; color: var(--muted); }
 .view-performance, .legend .performance { display: none; }
@@ -174,7 +174,7 @@ svg.chart { width: 100%; max-width: 760px; height: auto; display: block; margin:
 .outcome { margin-top: 10px; }
 .flag { display: inline-block; font-size: 11.5px; background: #fde8e6; color: var(--bad); border-radius: 3px; padding: 0 5px; margin: 1px 2px 1px 0; }
 footer { color: var(--muted); font-size: 12px; text-align: center; padding: 20px; }
-@media print { nav.toc { position: static; } .pm-canvas { max-height: none; overflow: visible; } }
+@media print { nav.toc { position: static; } .pm-canvas { overflow: visible; } }
 """
 
 
@@ -373,7 +373,7 @@ def _throughput_section(data: ReportData, fmt: Formatter) -> str:
         rows = [r for r in frame.iter_rows(named=True) if r["cases"]]
         title = fmt.t("milestones_bands")
         out.append(f"<h3>{escape(title)}</h3>")
-        out.append(charts.bands(rows, lambda v: fmt.duration(v), title=title))
+        out.append(charts.bands(rows, fmt.duration, _days_label(fmt), title=title, x_label=fmt.t("days")))
         out.append(_numbers(fmt, render_table(frame, [
             Column("milestone"), Column("label", label=fmt.t("chart_label")), Column("cases", "count"),
             Column("p10", "days"), Column("p25", "days"), Column("median", "days"),
@@ -451,7 +451,7 @@ def _bottlenecks_section(data: ReportData, fmt: Formatter) -> str:
         out.append(charts.bars(items, fmt.duration, title=fmt.t("bottlenecks"), colour="#c0603a"))
     out.append(render_table(top, [
         Column("rank_by_total", "count", "#"), Column("source"), Column("target"), Column("frequency", "count"),
-        Column("cases", "count"), *_wait_columns(top, ("median", "mean", "p90", "total")),
+        Column("cases", "count"), *_wait_columns(top, ("median", "p90", "total")),
         Column("share_of_waiting", "share"), Column("cases_delayed", "count"), Column("example_case_ids", "list"),
     ], fmt, duration_columns=table.duration_columns))
     return "".join(out)
@@ -588,6 +588,9 @@ def _root_causes_section(data: ReportData, fmt: Formatter) -> str:
         Column("outcome_rate", "share"), Column("rest_outcome_rate", "share"), Column("lift", "ratio"),
         Column("impact", "number"), Column("p_adjusted", "pvalue"), Column("significant", "bool"),
     ]
+    if "attribute" in frame.columns:  # case attributes by their headings: "Sales rep", not owner_name
+        names = {a: fmt.column(a) for a in frame.get_column("attribute").unique().to_list() if a is not None}
+        frame = frame.with_columns(pl.col("attribute").replace(names))
     for outcome in ordered:
         part = frame.filter(pl.col("outcome") == outcome)
         if "lift" in part.columns:
@@ -618,7 +621,7 @@ def _reps_section(data: ReportData, fmt: Formatter) -> str:
     out.append(render_table(frame, [
         Column("owner_name"), Column("team"), Column("cases", "count"), Column("closed_cases", "count"),
         Column("win_rate", "share"), Column("team_win_rate", "share"),
-        Column("median_cycle_days", "days"), Column("team_median_cycle_days", "days"),
+        Column("median_cycle_days", "duration"), Column("team_median_cycle_days", "duration"),
         Column("cycle_vs_team", "ratio"), Column("conformance_rate", "share"), Column("rework_rate", "share"),
         Column("flags"),
     ], fmt, duration_columns=table.duration_columns,

@@ -20,8 +20,10 @@ import polars as pl
 
 from l2c.report.i18n import Formatter
 
-#: Items of a list cell shown before an ellipsis.
-LIST_ITEMS_SHOWN = 3
+#: Text cells up to this many characters never wrap (names, stages, picklist values).
+SHORT_TEXT = 28
+#: Items of a list cell shown (the rest are counted, and listed in the cell's tooltip).
+LIST_ITEMS_SHOWN = 1
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,8 @@ def format_cell(value: Any, kind: str, fmt: Formatter) -> tuple[str, str]:
         return text, text
     if kind == "list":  # a list, or the marts' text joined with ", "; long lists show their first items
         items = value.split(", ") if isinstance(value, str) else [str(v) for v in value]
-        text = ", ".join(items[:LIST_ITEMS_SHOWN]) + (", …" if len(items) > LIST_ITEMS_SHOWN else "")
+        more = len(items) - LIST_ITEMS_SHOWN
+        text = ", ".join(items[:LIST_ITEMS_SHOWN]) + (f" (+{more})" if more > 0 else "")
         return text, ", ".join(items)
     if kind == "date":
         if isinstance(value, datetime):
@@ -147,7 +150,10 @@ def render_table(
             cell = escape(text)
             if bars and column.name in bars and value is not None and bars[column.name]:
                 cell = mini_bar(float(value) / bars[column.name]) + cell
-            out.append(f'<td{" class=num" if numeric else ""} data-sort="{escape(key)}">{cell}</td>')
+            css = (" class=num" if numeric else " class=list" if column.kind == "list"
+                   else " class=short" if len(text) <= SHORT_TEXT else "")
+            title = f' title="{escape(key)}"' if column.kind == "list" and key != text else ""
+            out.append(f'<td{css}{title} data-sort="{escape(key)}">{cell}</td>')
         out.append("</tr>")
     out.append("</tbody></table></div>")
     if max_rows and total > max_rows:
