@@ -102,17 +102,21 @@ class BusinessCalendar:
         if first is None:
             return pl.Series(timestamps.name, [None] * len(timestamps), dtype=pl.Int64)
         zone = ZoneInfo(self.timezone)
-        # One spare day each side: a UTC instant may fall on the neighbouring local date.
-        days = self._day_table(first.astimezone(zone).date() - dt.timedelta(days=1),
-                               last.astimezone(zone).date() + dt.timedelta(days=1))
+        # Spare days each side: a UTC instant may fall on a neighbouring local date.
+        first_day = first.astimezone(zone).date() - dt.timedelta(days=2)
+        days = self._day_table(first_day, last.astimezone(zone).date() + dt.timedelta(days=2))
         window_start = days.get_column("window_start").to_numpy()
         window_us = days.get_column("window_us").to_numpy()
         clock_at_start = days.get_column("clock_at_day_start").to_numpy()
         # The clock is flat outside working windows and runs inside them: find each instant's
-        # latest window start (windows are disjoint and ascending) and add the time spent in it.
-        t = ts.to_physical().fill_null(0).to_numpy()
-        day = np.searchsorted(window_start, t, side="right") - 1
-        day = np.clip(day, 0, None)  # instants before the first window (only nulls' stand-ins) read 0
+        # latest window start and add the time spent in that window. Windows are disjoint and
+        # ascending, and that window belongs to the instant's UTC date + 1 or one of the three
+        # days before it (zone offsets are under a day), so three vectorised steps back find it.
+        instants = ts.to_physical()
+        t = instants.fill_null(instants.min()).to_numpy()  # nulls get a stand-in, re-nulled below
+        day = np.minimum(t // _US_PER_DAY - _epoch_day(first_day) + 1, len(window_start) - 1)
+        for _ in range(3):
+            day -= window_start[day] > t
         clock = clock_at_start[day] + np.clip(t - window_start[day], 0, window_us[day])
         result = pl.Series(timestamps.name, clock, dtype=pl.Int64)
         if ts.null_count():
