@@ -200,9 +200,145 @@ def _cmd_transform(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    from l2c.eventlog_io.exporters import EXPORT_FORMATS
+
+    p = sub.add_parser(
+        "export",
+        help="export the event log as CSV, Parquet, XES or OCEL 2.0 (JSON, SQLite)",
+        description="Write l2c.event_log (with l2c.cases) for other process-mining tools: csv/parquet (one row "
+        "per event, case attributes as case:<name>), xes (IEEE 1849-2016, .xes or .xes.gz), ocel-json / "
+        "ocel-sqlite (OCEL 2.0 with the Salesforce objects and their relations).",
+    )
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--format", choices=EXPORT_FORMATS, help="output format (default: from the --out suffix)")
+    p.add_argument("--out", required=True, metavar="FILE", help="file to write")
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from l2c.eventlog_io import EventLogImportError
+    from l2c.eventlog_io.exporters import export_event_log
+
+    try:
+        summary = export_event_log(args.out, args.db, format=args.format)
+    except EventLogImportError as exc:
+        raise CliError(str(exc)) from exc
+    print(summary.to_text())
+    return 0
+
+
+_DB_HELP = "DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)"
+
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="run the whole pipeline on the built-in demo org: extract → dbt → analyses → report",
+        description="Generate a demo Sales Cloud org, serve it over the Salesforce API on loopback and run the "
+        "daily Dagster job against it (the same code path a real org takes); prints a summary and the paths "
+        "of the DuckDB file and the report.",
+    )
+    p.add_argument("--opportunities", type=int, default=2000, help="opportunities in the demo org (default 2000)")
+    p.add_argument("--seed", type=int, default=42, help="random seed; same seed, same org (default 42)")
+    p.add_argument("--db", help=_DB_HELP)
+    p.add_argument("--report", metavar="DIR", help="report directory (default $L2C_REPORT_DIR or data/report)")
+    p.set_defaults(func=_cmd_demo)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from l2c.demo import run_demo
+    from l2c.pipeline import PipelineError
+
+    if args.opportunities < 50:
+        raise CliError("--opportunities must be at least 50")
+    try:
+        outcome, summary = run_demo(args.opportunities, args.seed, db=args.db, report_dir=args.report)
+    except PipelineError as exc:
+        raise CliError(str(exc)) from None
+    print("\n".join(summary.lines()))
+    for warning in outcome.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _add_job_command(sub: argparse._SubParsersAction, name: str, job: str, help_text: str) -> None:
+    p = sub.add_parser(name, help=help_text, description=help_text + f" (Dagster job {job}).")
+    p.add_argument("--db", help=_DB_HELP)
+    p.add_argument("--report", metavar="DIR", help="report directory (default $L2C_REPORT_DIR or data/report)")
+    p.set_defaults(func=_cmd_job, job=job)
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    _add_job_command(sub, "run", "l2c_daily",
+                     "run every step against the configured org: extract, dbt build, analyses, report")
+
+
+def _add_analyze(sub: argparse._SubParsersAction) -> None:
+    _add_job_command(sub, "analyze", "l2c_analyze",
+                     "run every analysis on the dbt marts and write the l2c_analysis tables")
+
+
+def _cmd_job(args: argparse.Namespace) -> int:
+    from l2c.pipeline import PipelineError, run_job
+
+    try:
+        outcome = run_job(args.job, db=args.db, report_dir=args.report)
+    except PipelineError as exc:
+        raise CliError(str(exc)) from None
+    print(f"{args.job}: {len(outcome.materialized)} assets materialized (run {outcome.run_id})")
+    for warning in outcome.warnings:
+        print(f"warning: {warning}")
+    return 0
+
+
+def _add_parquet(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "parquet",
+        help="write the marts (l2c and l2c_analysis schemas) as Parquet files for BI tools that prefer files",
+        description="Write one Parquet file per table of the l2c and l2c_analysis schemas into DIR/<schema>/.",
+    )
+    p.add_argument("--db", help=_DB_HELP)
+    p.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
+    p.set_defaults(func=_cmd_parquet)
+
+
+def _cmd_parquet(args: argparse.Namespace) -> int:
+    from l2c.bi import write_marts_parquet
+
+    try:
+        written = write_marts_parquet(args.db, args.out)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from None
+    for path, rows in written.items():
+        print(f"{rows:>10,} rows  {path}")
+    return 0
+
+
+def _add_ui(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "ui",
+        help="start the Dagster UI on the l2c definitions (against the demo org unless a real org is configured)",
+        description="Start `dagster dev` on orchestration.definitions with DAGSTER_HOME set to the project, so "
+        "runs persist under .dagster/. Without SALESFORCE_* settings it first starts the demo org and points "
+        "the definitions at it.",
+    )
+    p.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
+    p.add_argument("--opportunities", type=int, default=2000, help="demo org size when no org is configured")
+    p.add_argument("--seed", type=int, default=42, help="demo org seed (default 42)")
+    p.set_defaults(func=_cmd_ui)
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from l2c.ui import start_ui
+
+    return start_ui(port=args.port, n_opportunities=args.opportunities, seed=args.seed)
+
+
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_sandbox, _add_extract, _add_transform, _add_template, _add_import, _add_report,
+    _add_demo, _add_run, _add_extract, _add_transform, _add_analyze, _add_report, _add_ui, _add_parquet,
+    _add_sandbox, _add_template, _add_import, _add_export,
 ]
 
 
