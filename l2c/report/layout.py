@@ -4,12 +4,13 @@ The report draws the process map itself instead of asking users to install
 Graphviz. The layout follows the classic four steps, tuned for process maps:
 
 1. **Direction.** Activities are ranked by their mean position in the cases
-   (the artificial start first, the end last). An arrow from an earlier- to a
-   later-ranked activity points forward (down the page); every other arrow is
-   a *back edge* (rework) and is routed upwards and drawn differently.
+   (the artificial start first, the end last), then each is moved to the
+   place in that order where the arrows pointing back weigh least. An arrow
+   from an earlier- to a later-ranked activity points forward (down the page).
 2. **Layers** by longest path over the forward arrows, so every forward arrow
    goes strictly down; the start node is alone on top, the end alone at the
-   bottom.
+   bottom. Arrows that end up pointing up are *back edges* (rework), routed
+   upwards beside the boxes and drawn differently.
 3. **Order within layers**: arrows spanning several layers get one invisible
    waypoint per layer they cross, then alternating barycentre sweeps (weighted
    by arrow frequency) reduce crossings; the ordering with the fewest
