@@ -43,16 +43,29 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
 
 
-def _timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """Median wall time of ``repeat`` calls, and the last result."""
-    times, result = [], None
-    for _ in range(repeat):
-        result = None
-        gc.collect()
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+class _Clock:
+    """Median wall and CPU time (all threads of the process) of each measured step.
+
+    CPU time is reported too because the benchmark machine is often shared:
+    other processes inflate wall time but not the CPU time a step needs.
+    """
+
+    def __init__(self, repeat: int):
+        self.repeat = repeat
+        self.figures: dict[str, float] = {}
+
+    def __call__(self, step: str, fn: Callable[[], Any]) -> Any:
+        walls, cpus, result = [], [], None
+        for _ in range(self.repeat):
+            result = None
+            gc.collect()
+            wall, cpu = time.perf_counter(), time.process_time()
+            result = fn()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(time.process_time() - cpu)
+        self.figures[f"{step}_s"] = statistics.median(walls)
+        self.figures[f"{step}_cpu_s"] = statistics.median(cpus)
+        return result
 
 
 def _digest(value: Any) -> str:
@@ -79,7 +92,8 @@ def run_l2c(path: Path, keys: dict[str, str], repeat: int) -> dict[str, Any]:
 
     import analysis
 
-    read_s, log = _timed(lambda: analysis.read_event_log(pl.read_parquet(path), **keys), repeat)
+    timed = _Clock(repeat)
+    log = timed("read", lambda: analysis.read_event_log(pl.read_parquet(path), **keys))
     events = log.events
 
     def fresh() -> analysis.EventLog:
@@ -89,15 +103,15 @@ def run_l2c(path: Path, keys: dict[str, str], repeat: int) -> dict[str, Any]:
         cold._cache["case_index"] = log.case_index()
         return cold
 
-    variants_s, variants = _timed(lambda: analysis.variants(fresh()), repeat)
-    map_s, edges = _timed(lambda: analysis.process_map(fresh()), repeat)
-    throughput_s, per_case = _timed(lambda: analysis.throughput(fresh()), repeat)
+    variants = timed("variants", lambda: analysis.variants(fresh()))
+    edges = timed("process_map", lambda: analysis.process_map(fresh()))
+    per_case = timed("throughput", lambda: analysis.throughput(fresh()))
 
     def together() -> None:
         one = fresh()
         analysis.variants(one), analysis.process_map(one), analysis.throughput(one)
 
-    together_s, _ = _timed(together, repeat)
+    timed("together", together)
 
     inner = edges.filter((pl.col("source") != analysis.START) & (pl.col("target") != analysis.END))
     waits = {
@@ -110,8 +124,7 @@ def run_l2c(path: Path, keys: dict[str, str], repeat: int) -> dict[str, Any]:
     return {
         "tool": "l2c",
         "cases": log.n_cases, "events": log.n_events,
-        "read_s": read_s, "variants_s": variants_s, "process_map_s": map_s, "throughput_s": throughput_s,
-        "together_s": together_s,
+        **timed.figures,
         "peak_rss_bytes": _peak_rss_bytes(),
         "n_variants": variants.height,
         "variants_digest": _variants_digest(variants.select("activities", "cases").rows()),
@@ -132,19 +145,22 @@ def run_pm4py(path: Path, keys: dict[str, str], repeat: int) -> dict[str, Any]:
         return pm4py.format_dataframe(df, case_id=keys["case"], activity_key=keys["activity"],
                                       timestamp_key=keys["timestamp"])
 
-    read_s, df = _timed(read, repeat)
-    variants_s, variants = _timed(lambda: pm4py.get_variants(df), repeat)
+    timed = _Clock(repeat)
+    df = timed("read", read)
+    variants = timed("variants", lambda: pm4py.get_variants(df))
 
     def process_map() -> tuple:
         return pm4py.discover_dfg(df), pm4py.discover_performance_dfg(df)
 
-    map_s, ((dfg, _, _), (performance, _, _)) = _timed(process_map, repeat)
-    throughput_s, durations = _timed(lambda: pm4py.get_all_case_durations(df), repeat)
+    (dfg, _, _), (performance, _, _) = timed("process_map", process_map)
+    durations = timed("throughput", lambda: pm4py.get_all_case_durations(df))
+    for suffix in ("_s", "_cpu_s"):
+        timed.figures[f"together{suffix}"] = sum(
+            timed.figures[f"{step}{suffix}"] for step in ("variants", "process_map", "throughput"))
     return {
         "tool": "pm4py",
         "cases": int(df["case:concept:name"].nunique()), "events": len(df),
-        "read_s": read_s, "variants_s": variants_s, "process_map_s": map_s, "throughput_s": throughput_s,
-        "together_s": variants_s + map_s + throughput_s,
+        **timed.figures,
         "peak_rss_bytes": _peak_rss_bytes(),
         "n_variants": len(variants),
         "variants_digest": _variants_digest([(list(k), v) for k, v in variants.items()]),
@@ -174,26 +190,37 @@ def _same_waits(ours: dict, theirs: dict) -> bool:
     return all(abs(a - b) <= 1e-6 for k in ours for a, b in zip(ours[k], theirs[k], strict=True))
 
 
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
 def _report(ours: dict, theirs: dict | None) -> str:
     lines = [
-        f"log: {ours['cases']:,} cases, {ours['events']:,} events, {ours['n_variants']:,} variants",
+        f"log: {ours['cases']:,} cases, {ours['events']:,} events, {ours['n_variants']:,} variants; "
+        f"load average after the run (1/5/15 min): {_load_average()}",
         "",
-        "| step | l2c (s) | pm4py (s) | speed-up |",
-        "|---|---:|---:|---:|",
+        "| step | l2c wall (s) | l2c CPU (s) | pm4py wall (s) | pm4py CPU (s) | speed-up wall | speed-up CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    steps = [("read + validate / format_dataframe", "read_s"), ("variants", "variants_s"),
-             ("process map (frequency + waiting times)", "process_map_s"),
-             ("throughput per case", "throughput_s"),
-             ("variants + process map + throughput", "together_s")]
+    steps = [("read + validate / format_dataframe", "read"), ("variants", "variants"),
+             ("process map (frequency + waiting times)", "process_map"),
+             ("throughput per case", "throughput"),
+             ("variants + process map + throughput", "together")]
     for label, key in steps:
+        wall, cpu = ours[f"{key}_s"], ours[f"{key}_cpu_s"]
         if theirs is None:
-            lines.append(f"| {label} | {ours[key]:.3f} | – | – |")
+            lines.append(f"| {label} | {wall:.3f} | {cpu:.3f} | – | – | – | – |")
         else:
-            lines.append(f"| {label} | {ours[key]:.3f} | {theirs[key]:.3f} | {theirs[key] / ours[key]:.1f}× |")
-    peak = f"| peak memory (max RSS) | {ours['peak_rss_bytes'] / GIB:.2f} GiB | "
-    peak += f"{theirs['peak_rss_bytes'] / GIB:.2f} GiB | |" if theirs else "– | |"
-    lines += [peak, ""]
-    lines.append("l2c 'together' shares the per-case tables between the three verbs; pm4py's is the sum of its steps.")
+            their_wall, their_cpu = theirs[f"{key}_s"], theirs[f"{key}_cpu_s"]
+            lines.append(f"| {label} | {wall:.3f} | {cpu:.3f} | {their_wall:.3f} | {their_cpu:.3f} "
+                         f"| {their_wall / wall:.1f}× | {their_cpu / cpu:.1f}× |")
+    theirs_peak = f"{theirs['peak_rss_bytes'] / GIB:.2f} GiB" if theirs else "–"
+    lines += [f"| peak memory (max RSS) | {ours['peak_rss_bytes'] / GIB:.2f} GiB | | {theirs_peak} | | | |", ""]
+    lines.append("l2c 'together' shares the per-case tables between the three verbs; pm4py's is the sum of its "
+                 "steps. CPU time counts all threads (polars uses both cores).")
     if theirs is not None:
         checks = {
             "variant counts": ours["variants_digest"] == theirs["variants_digest"],
