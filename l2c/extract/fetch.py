@@ -14,9 +14,12 @@ columns are all text, also cast by DuckDB.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Iterator
 
@@ -97,6 +100,51 @@ def rest_pages(conn: OrgConnection, object_name: str, soql: str, fields: list[Se
         )
     if pending or page == 1:
         yield records_to_arrow(pending, fields)
+
+
+_DONE = object()
+
+
+def prefetched(pages: Iterator[pa.Table], depth: int = 1) -> Iterator[pa.Table]:
+    """Fetch the next page in a background thread while the caller stores the current one.
+
+    At most ``depth`` pages wait in the queue, so memory stays bounded; an error in the fetching thread
+    is raised here, in the caller's thread, and closing this generator stops the fetching thread.
+    """
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        box.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            box.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            box.put(exc)
+
+    thread = threading.Thread(target=produce, name="l2c-extract-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = box.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                box.get(timeout=0.1)
+        thread.join()
 
 
 def count_records(conn: OrgConnection, object_name: str, where: str) -> int:

@@ -38,7 +38,7 @@ import duckdb
 from l2c.config import duckdb_path
 from l2c.extract.connection import OrgConnection, scrub
 from l2c.extract.errors import BulkFailed, ConfigurationError, ExtractError, ObjectFailed, RunStopped
-from l2c.extract.fetch import bulk_pages, count_records, rest_pages
+from l2c.extract.fetch import bulk_pages, count_records, prefetched, rest_pages
 from l2c.extract.fields import FieldPlan, plan_fields, select_statement, split_fields, where_clause
 from l2c.extract.settings import ObjectList, ObjectSpec, SyncSettings, load_object_list
 from l2c.extract.writer import ObjectLoad, compare_schema, ensure_raw_schema, quote, read_state
@@ -179,7 +179,7 @@ class _ObjectSync:
                 pages = bulk_pages(self.conn, self.plan.object_name, soql, fields, self.settings)
             else:
                 pages = rest_pages(self.conn, self.plan.object_name, soql, fields, self.settings)
-            for page in pages:
+            for page in prefetched(pages):
                 load.append(i, page)
             if i == 0 and len(self.chunks) > 1:
                 # Later parts read only up to what the first part saw, so all parts describe the same versions;

@@ -93,8 +93,14 @@ def read_state(con: duckdb.DuckDBPyConnection, object_name: str) -> SyncState | 
     return SyncState(*values)
 
 
+_CANONICAL_TYPES: dict[str, str] = {}
+
+
 def _canonical_type(con: duckdb.DuckDBPyConnection, type_sql: str) -> str:
-    return con.execute(f"SELECT typeof(CAST(NULL AS {type_sql}))").fetchall()[0][0]
+    """How DuckDB spells a type in its catalog (``TIMESTAMPTZ`` → ``TIMESTAMP WITH TIME ZONE``)."""
+    if type_sql not in _CANONICAL_TYPES:
+        _CANONICAL_TYPES[type_sql] = con.execute(f"SELECT typeof(CAST(NULL AS {type_sql}))").fetchall()[0][0]
+    return _CANONICAL_TYPES[type_sql]
 
 
 def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
