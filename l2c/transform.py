@@ -8,9 +8,10 @@ DuckDB path from ``L2C_DUCKDB_PATH``, which ``dbt_project/profiles.yml`` uses.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,27 +91,39 @@ def _env(**values: str) -> Iterator[None]:
 
 
 def dbt_args(
-    command: str,
+    command: str | Sequence[str],
     *,
     select: str | Sequence[str] | None = None,
+    dbt_vars: Mapping[str, object] | None = None,
     project_dir: Path = config.DBT_PROJECT_DIR,
     target_path: Path | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
-    """The dbt command line for ``command`` on the l2c project (profiles.yml lives in the project)."""
-    args = [command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    """The dbt command line for ``command`` (e.g. ``"build"``, ``["docs", "generate"]``) on the l2c project.
+
+    >>> dbt_args("build", select="+event_log", dbt_vars={"l2c_raw_schema": "salesforce"},
+    ...          project_dir=Path("p"))  # doctest: +NORMALIZE_WHITESPACE
+    ['build', '--project-dir', 'p', '--profiles-dir', 'p', '--select', '+event_log',
+     '--vars', '{"l2c_raw_schema": "salesforce"}']
+    """
+    args = [command] if isinstance(command, str) else list(command)
+    # profiles.yml lives in the project, so both dirs are the project.
+    args += ["--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if target_path is not None:
         args += ["--target-path", str(target_path)]
     if select:
         args += ["--select", *([select] if isinstance(select, str) else list(select))]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dict(dbt_vars))]
     return args + list(extra)
 
 
 def run_dbt(
-    command: str,
+    command: str | Sequence[str],
     db_path: str | os.PathLike | None = None,
     *,
     select: str | Sequence[str] | None = None,
+    dbt_vars: Mapping[str, object] | None = None,
     target_path: str | os.PathLike | None = None,
     extra: Sequence[str] = (),
     progress: Callable[[str], None] | None = print,
@@ -122,12 +135,32 @@ def run_dbt(
     from dbt.cli.main import dbtRunner
 
     callbacks = [_progress_callback(progress)] if progress else []
-    args = dbt_args(
-        command, select=select, target_path=Path(target_path) if target_path else None, extra=extra
-    )
+    args = dbt_args(command, select=select, dbt_vars=dbt_vars,
+                    target_path=Path(target_path) if target_path else None, extra=extra)
     with duckdb_env(db_path):
-        # dbt's own console log is silenced; finished nodes reach ``progress`` instead.
-        return dbtRunner(callbacks=callbacks).invoke([*args, "--quiet"])
+        try:
+            # dbt's own console log is silenced; finished nodes reach ``progress`` instead.
+            return dbtRunner(callbacks=callbacks).invoke([*args, "--quiet"])
+        finally:
+            _release_duckdb_file()
+
+
+def _release_duckdb_file() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a dbt command.
+
+    dbt-duckdb caches one DuckDB instance per process; left open, it holds the
+    file's write lock, so neither a read-only connection (BI, tests, the
+    analysis) nor another process could open the file until this one exits.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter (e.g. the Spark target)
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if environment is not None:
+        environment.close()
 
 
 def run_dbt_build(
@@ -135,17 +168,22 @@ def run_dbt_build(
     select: str | Sequence[str] | None = None,
     progress: Callable[[str], None] | None = print,
     *,
+    dbt_vars: Mapping[str, object] | None = None,
     target_path: str | os.PathLike | None = None,
     raise_on_failure: bool = True,
 ) -> DbtBuildResult:
     """Run ``dbt build`` (seeds, models, data tests and unit tests) on the DuckDB file.
 
-    ``db_path`` defaults to ``$L2C_DUCKDB_PATH`` / ``data/l2c.duckdb``; ``select``
-    is a dbt selection (e.g. ``"+event_log"``). Raises :class:`DbtBuildError`
-    naming every failed node unless ``raise_on_failure`` is false.
+    ``db_path`` defaults to ``$L2C_DUCKDB_PATH`` / ``data/warehouse.duckdb``;
+    ``select`` is a dbt selection (e.g. ``"+event_log"``); ``dbt_vars`` set the
+    project's vars (e.g. a Fivetran-landed raw schema, see docs/dbt.md).
+    ``target_path`` keeps dbt's artifacts apart (default ``dbt_project/target``).
+    Raises :class:`DbtBuildError` naming every failed node unless
+    ``raise_on_failure`` is false.
     """
     started = time.perf_counter()
-    outcome = run_dbt("build", db_path, select=select, target_path=target_path, progress=progress)
+    outcome = run_dbt("build", db_path, select=select, dbt_vars=dbt_vars, target_path=target_path,
+                      progress=progress)
     result = DbtBuildResult(success=outcome.success, seconds=time.perf_counter() - started,
                             nodes=_node_results(outcome.result))
     if not outcome.success and raise_on_failure:
