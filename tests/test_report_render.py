@@ -122,6 +122,16 @@ def test_numbers_dates_and_durations_follow_the_language():
     assert en.percent(None) == "–"
 
 
+def test_the_analysis_vocabulary_is_translated_but_data_values_are_not(sample_db, tmp_path):
+    it = Formatter("it")
+    assert [it.value(v) for v in ("paid on time", "over 30%", "up to 10k", "10k-50k", "(missing)", "Retail")] == [
+        "pagata puntualmente", "oltre 30%", "fino a 10k", "10k-50k", "(mancante)", "Retail"]
+    html = write_report(sample_db, tmp_path, language="it").read_text(encoding="utf-8")
+    assert "pagata puntualmente" in html and ">paid on time<" not in html
+    assert ">oltre 30%<" in html and ">over 30%<" not in html
+    assert "Stage: Prospecting" in html  # activity names stay as the data has them
+
+
 def test_every_interface_string_exists_in_both_languages():
     assert set(STRINGS["en"]) == set(STRINGS["it"])
     for key, text in STRINGS["en"].items():

@@ -151,7 +151,7 @@ def funnel(steps: Sequence[tuple[str, int]], count_label: Callable[[int], str],
     row, top = 40, 8
     height = top * 2 + row * len(steps)
     first = steps[0][1] or 1
-    centre, max_w = WIDTH / 2 + 60, WIDTH - 300
+    centre, max_w = WIDTH / 2 + 60, WIDTH - 380
     out = [_open(height, title)]
     for i, (name, count) in enumerate(steps):
         w = max(max_w * count / first, 2)
@@ -160,10 +160,11 @@ def funnel(steps: Sequence[tuple[str, int]], count_label: Callable[[int], str],
         out.append(f'<rect x="{centre - w / 2:.1f}" y="{y + 4}" width="{w:.1f}" height="{row - 8}" rx="3" '
                    f'fill="{shade}"/>')
         out.append(f'<text x="{centre - max_w / 2 - 10:.1f}" y="{y + row / 2 + 4:.1f}" text-anchor="end" '
-                   f'font-size="12" fill="{_TEXT}">{escape(_truncate(name, 30))}<title>{escape(name)}</title></text>')
-        out.append(f'<text x="{centre:.1f}" y="{y + row / 2 + 4:.1f}" text-anchor="middle" font-size="12" '
-                   f'font-weight="600" fill="#fff" stroke="{shade}" stroke-width="3" paint-order="stroke">'
-                   f'{escape(count_label(count))} · {escape(share_label(count / first if first else None))}</text>')
+                   f'font-size="12" fill="{_TEXT}">{escape(_fit(name, centre - max_w / 2 - 10))}<title>{escape(name)}</title>'
+                   "</text>")
+        out.append(f'<text x="{centre + w / 2 + 8:.1f}" y="{y + row / 2 + 4:.1f}" font-size="12" '
+                   f'fill="{_TEXT}"><tspan font-weight="600">{escape(count_label(count))}</tspan> · '
+                   f'{escape(share_label(count / first if first else None))}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -403,6 +403,33 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Words the analysis marts write into their values (payment statuses, rep flags, group and band
+#: names), shown in the reader's language. Values from Salesforce itself are never translated.
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "slow": "slow", "fast": "fast", "low_win_rate": "low win rate", "high_win_rate": "high win rate",
+        "low_conformance": "low conformance", "high_rework": "high rework",
+    },
+    "it": {
+        "paid on time": "pagata puntualmente",
+        "paid 1-30 days late": "pagata con 1-30 giorni di ritardo",
+        "paid 31-60 days late": "pagata con 31-60 giorni di ritardo",
+        "paid over 60 days late": "pagata con oltre 60 giorni di ritardo",
+        "open, not yet due": "aperta, non ancora scaduta",
+        "open, 1-30 days overdue": "aperta, scaduta da 1-30 giorni",
+        "open, 31-60 days overdue": "aperta, scaduta da 31-60 giorni",
+        "open, over 60 days overdue": "aperta, scaduta da oltre 60 giorni",
+        "paid, no due date": "pagata, senza scadenza",
+        "open, no due date": "aperta, senza scadenza",
+        "slow": "lento", "fast": "veloce", "low_win_rate": "basso tasso di vittoria",
+        "high_win_rate": "alto tasso di vittoria", "low_conformance": "bassa conformità",
+        "high_rework": "molte rilavorazioni",
+        "(all)": "(tutti)", "(missing)": "(mancante)", "Won": "Vinti",
+    },
+}
+#: Words of generated band names ("up to 10k", "over 30%").
+BAND_WORDS: dict[str, tuple[tuple[str, str], ...]] = {"it": (("up to ", "fino a "), ("over ", "oltre "))}
+
 _MONTHS = {
     "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
     "it": ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
@@ -439,6 +466,18 @@ class Formatter:
             if text:
                 return text
         return name.replace("_", " ").capitalize()
+
+    def value(self, text: str | None) -> str | None:
+        """An analysis value (payment status, flag, band, group) in this language; anything else unchanged."""
+        if text is None:
+            return None
+        labels = VALUE_LABELS.get(self.language, {})
+        if text in labels:
+            return labels[text]
+        for english, local in BAND_WORDS.get(self.language, ()):
+            if text.startswith(english) and text[len(english):len(english) + 1].isdigit():
+                return local + text[len(english):]
+        return text
 
     @property
     def none(self) -> str:

@@ -27,7 +27,7 @@ from analysis.payments import AGING_BUCKETS
 from l2c.config import ANALYSIS_SCHEMA
 from l2c.report import charts
 from l2c.report.data import ANALYSIS_TABLES, ReportData, load_report_data
-from l2c.report.i18n import DEFAULT_LANGUAGE, Formatter, check_language
+from l2c.report.i18n import BAND_WORDS, DEFAULT_LANGUAGE, VALUE_LABELS, Formatter, check_language
 from l2c.report.png import write_process_map_png
 from l2c.report.process_map import MapEdge, MapNode, main_paths, render_process_map
 from l2c.report.tables import Column, format_cell, mini_bar, render_table
@@ -236,6 +236,22 @@ def _intro(fmt: Formatter, key: str) -> str:
 
 def _numbers(fmt: Formatter, table_html: str) -> str:
     return f"<details><summary>{escape(fmt.t('numbers'))}</summary>{table_html}</details>"
+
+
+def _translated(column: pl.Expr, fmt: Formatter) -> pl.Expr:
+    """The analysis vocabulary in a text column (payment statuses, flags, bands, groups) in the report's
+    language; see :meth:`Formatter.value`. Lists are translated item by item."""
+    labels = VALUE_LABELS.get(fmt.language, {})
+    translated = column.replace(labels) if labels else column
+    for english, local in BAND_WORDS.get(fmt.language, ()):
+        translated = translated.str.replace(f"^{english}(\\d)", f"{local}${{1}}")
+    return translated
+
+
+def _translated_list(frame: pl.DataFrame, name: str, fmt: Formatter) -> pl.Expr:
+    """A list column (or the marts' ", "-joined text) with each item translated, joined with ", "."""
+    items = pl.col(name) if isinstance(frame.schema[name], pl.List) else pl.col(name).str.split(", ")
+    return items.list.eval(_translated(pl.element(), fmt)).list.join(", ").alias(name)
 
 
 def _days_label(fmt: Formatter) -> Callable[[float | None], str]:
@@ -591,6 +607,8 @@ def _root_causes_section(data: ReportData, fmt: Formatter) -> str:
     if "attribute" in frame.columns:  # case attributes by their headings: "Sales rep", not owner_name
         names = {a: fmt.column(a) for a in frame.get_column("attribute").unique().to_list() if a is not None}
         frame = frame.with_columns(pl.col("attribute").replace(names))
+    if "value" in frame.columns:  # band names and "(missing)"; the values themselves are data
+        frame = frame.with_columns(_translated(pl.col("value"), fmt))
     for outcome in ordered:
         part = frame.filter(pl.col("outcome") == outcome)
         if "lift" in part.columns:
@@ -615,8 +633,8 @@ def _reps_section(data: ReportData, fmt: Formatter) -> str:
     if table is None:
         return _missing(fmt, "rep_performance")
     frame = table.frame
-    if "flags" in frame.columns and isinstance(frame.schema["flags"], pl.List):
-        frame = frame.with_columns(pl.col("flags").list.join(", ").alias("flags"))
+    if "flags" in frame.columns:
+        frame = frame.with_columns(_translated_list(frame, "flags", fmt))
     out = [_intro(fmt, "reps_intro")]
     out.append(render_table(frame, [
         Column("owner_name"), Column("team"), Column("cases", "count"), Column("closed_cases", "count"),
@@ -636,6 +654,8 @@ def _discounts_section(data: ReportData, fmt: Formatter) -> str:
     frame = table.frame
     if "band_order" in frame.columns:
         frame = frame.sort("band_order", nulls_last=True)
+    if "discount_band" in frame.columns:
+        frame = frame.with_columns(_translated(pl.col("discount_band"), fmt))
     out = [_intro(fmt, "discounts_intro")]
     if {"discount_band", "win_rate"} <= set(frame.columns) and frame.height:
         items = [(r["discount_band"], r["win_rate"]) for r in frame.iter_rows(named=True)]
@@ -653,12 +673,13 @@ def _lead_funnel_section(data: ReportData, fmt: Formatter) -> str:
     table = data.table("lead_funnel")
     if table is None:
         return _missing(fmt, "lead_funnel")
-    frame = table.frame
+    group_column = next((c for c in table.frame.columns if c not in _FUNNEL_COLUMNS), None)
+    frame = table.frame.with_columns(
+        *[_translated(pl.col(c), fmt) for c in (group_column, "step") if c and c in table.frame.columns])
     out = [_intro(fmt, "lead_funnel_intro")]
-    group_column = next((c for c in frame.columns if c not in _FUNNEL_COLUMNS), None)
     overall = frame
     if group_column is not None:
-        totals = frame.filter(pl.col(group_column) == "(all)")
+        totals = frame.filter(pl.col(group_column) == fmt.value("(all)"))
         overall = totals if totals.height else frame.group_by("step_order", "step").agg(
             pl.col("reached").sum())
     if {"step", "reached"} <= set(overall.columns) and overall.height:
@@ -688,7 +709,7 @@ def _days_to_pay_section(data: ReportData, fmt: Formatter) -> str:
         order = {bucket: i for i, bucket in enumerate(AGING_BUCKETS)}
         buckets = table.frame.group_by("aging_bucket").agg(pl.len().alias("invoices")).with_columns(
             pl.col("aging_bucket").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("order")
-        ).sort("order", "aging_bucket")
+        ).sort("order", "aging_bucket").with_columns(_translated(pl.col("aging_bucket"), fmt))
         out.append(charts.bars([(r["aging_bucket"], r["invoices"]) for r in buckets.iter_rows(named=True)],
                                fmt.integer, title=fmt.column("aging_bucket")))
         out.append(_numbers(fmt, render_table(buckets, [Column("aging_bucket"), Column("invoices", "count")], fmt)))
