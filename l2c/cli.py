@@ -109,29 +109,37 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _add_report(sub: argparse._SubParsersAction) -> None:
-    from l2c.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
+    from l2c.report.i18n import LANGUAGES
 
     p = sub.add_parser(
         "report",
         help="write the self-contained Lead-to-Cash HTML report (index.html) from the marts",
         description="Read the dbt and analysis marts (read-only) and write index.html, one self-contained "
-        "HTML file that opens offline, plus process_map.svg, into the output directory.",
+        "HTML file that opens offline, plus the process map as process_map.svg (and .png with Pillow), into "
+        "the output directory. See docs/report.md.",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
-    p.add_argument("--out", metavar="DIR", help="directory to write into (default: report/ in the project)")
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--out", metavar="DIR", help="directory to write into (default $L2C_REPORT_DIR or data/report)")
     p.add_argument(
-        "--language", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
-        help=f"language of the report (default {DEFAULT_LANGUAGE})",
+        "--language", choices=LANGUAGES,
+        help="language of the report (default $L2C_REPORT_LANGUAGE or en)",
     )
     p.set_defaults(func=_cmd_report)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from l2c.config import DEFAULT_REPORT_DIR, duckdb_path
-    from l2c.report import ReportDataError, write_report
+    import os
 
+    from l2c.config import REPORT_LANGUAGE_ENV, duckdb_path, report_dir
+    from l2c.report import ReportDataError, write_report
+    from l2c.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+    language = args.language or os.environ.get(REPORT_LANGUAGE_ENV) or DEFAULT_LANGUAGE
+    if language not in LANGUAGES:
+        raise CliError(f"${REPORT_LANGUAGE_ENV}={language!r} is not a report language; use one of: "
+                       f"{', '.join(LANGUAGES)}")
     try:
-        path = write_report(duckdb_path(args.db), args.out or DEFAULT_REPORT_DIR, language=args.language)
+        path = write_report(duckdb_path(args.db), report_dir(args.out), language=language)
     except ReportDataError as exc:
         raise CliError(str(exc)) from exc
     print(f"wrote {path}")

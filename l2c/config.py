@@ -14,8 +14,6 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DATA_DIR = PROJECT_ROOT / "data"
-#: Where ``l2c report`` writes index.html (and process_map.svg) unless told otherwise.
-DEFAULT_REPORT_DIR = PROJECT_ROOT / "report"
 
 DUCKDB_PATH_ENV = "L2C_DUCKDB_PATH"
 # Not "l2c.duckdb": DuckDB names the catalog after the file, and a catalog "l2c" would shadow the schema "l2c".

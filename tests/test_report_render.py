@@ -97,6 +97,17 @@ def test_cli_writes_the_report_in_the_language_asked(sample_db, tmp_path, capsys
     assert '<html lang="it">' in html and "Mappa del processo" in html
 
 
+def test_cli_takes_folder_and_language_from_the_environment(sample_db, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("L2C_DUCKDB_PATH", str(sample_db))
+    monkeypatch.setenv("L2C_REPORT_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("L2C_REPORT_LANGUAGE", "it")
+    assert main(["report"]) == 0
+    assert '<html lang="it">' in (tmp_path / "env" / REPORT_FILE).read_text(encoding="utf-8")
+    monkeypatch.setenv("L2C_REPORT_LANGUAGE", "de")
+    assert main(["report"]) == 1
+    assert "$L2C_REPORT_LANGUAGE='de' is not a report language; use one of: en, it" in capsys.readouterr().err
+
+
 def test_cli_fails_with_one_line_when_the_database_is_missing(tmp_path, capsys):
     assert main(["report", "--db", str(tmp_path / "missing.duckdb"), "--out", str(tmp_path)]) == 1
     err = capsys.readouterr().err

@@ -1,8 +1,8 @@
 """The Lead-to-Cash HTML report: one self-contained file, English or Italian.
 
 >>> from l2c.report import write_report
->>> write_report("data/l2c.duckdb", "report")             # doctest: +SKIP
-PosixPath('report/index.html')
+>>> write_report("data/warehouse.duckdb", "data/report")   # doctest: +SKIP
+PosixPath('data/report/index.html')
 
 See ``docs/report.md`` for the sections, the language setting and how the key
 figures are defined.

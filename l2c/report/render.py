@@ -54,8 +54,8 @@ def write_report(db_path: str | os.PathLike, out_dir: str | os.PathLike, languag
     The DuckDB file is opened read-only, so the report can be written while a
     BI tool reads the marts (but not while a pipeline run writes them).
 
-    >>> write_report("data/l2c.duckdb", "report", language="it")  # doctest: +SKIP
-    PosixPath('report/index.html')
+    >>> write_report("data/warehouse.duckdb", "data/report", language="it")  # doctest: +SKIP
+    PosixPath('data/report/index.html')
     """
     check_language(language)
     data = load_report_data(db_path)
