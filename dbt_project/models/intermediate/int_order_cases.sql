@@ -1,6 +1,7 @@
 -- The opportunity (case) each order belongs to: Order.OpportunityId when it
--- names an existing opportunity, else the case of the order's contract.
--- Orders with no case have a null case_id and are counted as orphans.
+-- names an existing opportunity, else the case of the order's contract, else
+-- the (missing, e.g. deleted) opportunity it names. Orders whose case is null
+-- or missing are counted as orphans.
 
 with
 
@@ -26,10 +27,11 @@ final as (
 
     select
         orders.order_id,
-        coalesce(opportunities.opportunity_id, contract_cases.case_id) as case_id,
+        coalesce(opportunities.opportunity_id, contract_cases.case_id, orders.opportunity_id) as case_id,
         case
             when opportunities.opportunity_id is not null then 'Order.OpportunityId'
             when contract_cases.case_id is not null then 'Order.ContractId'
+            when orders.opportunity_id is not null then 'Order.OpportunityId (opportunity missing)'
         end as attached_via
     from orders
     left join opportunities
