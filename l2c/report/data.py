@@ -44,7 +44,12 @@ MILESTONES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 _MILESTONE = {name: (start, ends) for name, start, ends in MILESTONES}
 
-#: The analysis marts the report reads (section key → table in ``l2c_analysis``); each is optional.
+#: Per (opportunity, rule) conformance checks: only summarised in SQL (it has cases × rules rows).
+CONFORMANCE_CHECKS = "conformance_cases"
+#: Example opportunities shown per violated rule.
+EXAMPLE_CASES = 3
+
+#: The analysis marts the report reads whole (section key → table in ``l2c_analysis``); each is optional.
 ANALYSIS_TABLES = {
     "variants": "variants",
     "process_map": "process_map_edges",
@@ -52,7 +57,6 @@ ANALYSIS_TABLES = {
     "bottlenecks": "bottlenecks",
     "rework": "rework",
     "rework_stage_moves": "rework_stage_moves",
-    "conformance_checks": "conformance_cases",
     "conformance_rules": "conformance_rules",
     "fitness": "conformance_fitness",
     "deviations": "conformance_deviations",
@@ -119,7 +123,7 @@ class ReportData:
     last_event: datetime | None
     activities: dict[str, ActivityStats]
     tables: dict[str, Table | None]
-    cases: Table | None
+    conformance_examples: pl.DataFrame | None = None
     sales_cycle_days: list[float] = field(default_factory=list)
     milestones: pl.DataFrame | None = None
     days_to_pay_values: list[float] = field(default_factory=list)
@@ -207,7 +211,7 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
             last_event=last_event,
             activities=activity_stats(marts),
             tables=tables,
-            cases=marts.read(MARTS_SCHEMA, "cases"),
+            conformance_examples=conformance_examples(marts),
             sales_cycle_days=milestone_days(marts, "sales_cycle"),
             milestones=milestones,
             days_to_pay_values=days_to_pay_values(tables.get("days_to_pay")),
@@ -238,7 +242,7 @@ def compute_kpis(marts: _Marts, tables: dict[str, Table | None], milestones: pl.
         Kpi("quote_to_contract", median_of("quote_to_contract"), "days", KPI_DEFINITIONS["quote_to_contract"]),
         Kpi("days_to_pay", _median(days_to_pay_values(tables.get("days_to_pay"))), "days",
             KPI_DEFINITIONS["days_to_pay"]),
-        Kpi("conformance_rate", conformance_rate(tables.get("conformance_checks")), "share",
+        Kpi("conformance_rate", conformance_rate(marts), "share",
             KPI_DEFINITIONS["conformance_rate"]),
         Kpi("lead_conversion", lead_conversion_rate(marts), "share", KPI_DEFINITIONS["lead_conversion"]),
     ]
@@ -248,14 +252,41 @@ def _median(values: list[float]) -> float | None:
     return pl.Series(values, dtype=pl.Float64).median() if values else None
 
 
-def conformance_rate(checks: Table | None) -> float | None:
+def conformance_rate(marts: _Marts) -> float | None:
     """The same figure as the Dagster conformance check: 1 − violating ÷ checked opportunities."""
-    if checks is None or not {"case_id", "violated"} <= set(checks.frame.columns):
+    if not marts.exists(ANALYSIS_SCHEMA, CONFORMANCE_CHECKS):
         return None
-    per_case = checks.frame.group_by("case_id").agg(pl.col("violated").any())
-    if per_case.height == 0:
+    checked, violating = marts.con.execute(
+        f"select count(distinct case_id), count(distinct case_id) filter (where violated) "
+        f"from {marts.name(ANALYSIS_SCHEMA, CONFORMANCE_CHECKS)}"
+    ).fetchone()
+    return 1.0 - violating / checked if checked else None
+
+
+def conformance_examples(marts: _Marts) -> pl.DataFrame | None:
+    """Up to :data:`EXAMPLE_CASES` violating opportunities per rule (lowest ids first): ``rule``, ``case_id``,
+    ``name`` (opportunity name and account, when ``l2c.cases`` has them) and ``explanation``."""
+    if not marts.exists(ANALYSIS_SCHEMA, CONFORMANCE_CHECKS):
         return None
-    return 1.0 - per_case.get_column("violated").sum() / per_case.height
+    case_columns = {row[0] for row in marts.con.execute(f"describe {marts.name(MARTS_SCHEMA, 'cases')}").fetchall()}
+    opportunity = next((c for c in ("opportunity_name", "name", "case_name") if c in case_columns), None)
+    if opportunity is None:
+        name = "null"
+    elif "account_name" in case_columns:
+        name = (f"case when c.account_name is null then c.{_quote(opportunity)} "
+                f"else concat(c.{_quote(opportunity)}, ' (', c.account_name, ')') end")
+    else:
+        name = f"c.{_quote(opportunity)}"
+    return marts.con.sql(f"""
+        select x.rule, cast(x.case_id as varchar) as case_id, cast({name} as varchar) as name,
+               cast(x.explanation as varchar) as explanation
+        from (select rule, case_id, explanation,
+                     row_number() over (partition by rule order by case_id) as n
+              from {marts.name(ANALYSIS_SCHEMA, CONFORMANCE_CHECKS)} where violated) as x
+        left join {marts.name(MARTS_SCHEMA, 'cases')} as c on cast(c.case_id as varchar) = cast(x.case_id as varchar)
+        where x.n <= {EXAMPLE_CASES}
+        order by x.rule, x.case_id
+    """).pl()
 
 
 def lead_conversion_rate(marts: _Marts) -> float | None:

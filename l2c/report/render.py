@@ -42,7 +42,6 @@ PROCESS_MAP_PNG_FILE = "process_map.png"
 
 TOP_VARIANTS = 10
 TOP_ROWS = 15
-EXAMPLE_CASES = 3
 
 
 def write_report(db_path: str | os.PathLike, out_dir: str | os.PathLike, language: str = DEFAULT_LANGUAGE) -> Path:
@@ -508,24 +507,6 @@ def _rework_section(data: ReportData, fmt: Formatter) -> str:
 # --------------------------------------------------------------------------- conformance
 
 
-def _case_names(data: ReportData) -> dict[str, str]:
-    """Opportunity (and account) name per case id, for example cases."""
-    if data.cases is None:
-        return {}
-    frame = data.cases.frame
-    name_column = next((c for c in ("opportunity_name", "name", "case_name") if c in frame.columns), None)
-    if name_column is None:
-        return {}
-    account = next((c for c in ("account_name",) if c in frame.columns), None)
-    names = {}
-    for r in frame.select("case_id", name_column, *([account] if account else [])).iter_rows(named=True):
-        label = str(r[name_column]) if r[name_column] is not None else ""
-        if account and r[account]:
-            label = f"{label} ({r[account]})"
-        names[str(r["case_id"])] = label
-    return names
-
-
 def _conformance_section(data: ReportData, fmt: Formatter) -> str:
     rules = data.table("conformance_rules")
     if rules is None:
@@ -540,20 +521,14 @@ def _conformance_section(data: ReportData, fmt: Formatter) -> str:
         Column("rule"), Column("description"), Column("template"), Column("cases_checked", "count"),
         Column("violations", "count"), Column("violation_rate", "share"),
     ], fmt))
-    checks = data.table("conformance_checks")
-    if checks is not None and {"case_id", "rule", "violated"} <= set(checks.frame.columns):
-        names = _case_names(data)
-        violated = checks.frame.filter(pl.col("violated"))
+    examples = data.conformance_examples
+    if examples is not None:
+        order = {rule: i for i, rule in enumerate(frame.get_column("rule").to_list())}
+        examples = examples.with_columns(
+            pl.col("rule").replace_strict(order, default=len(order), return_dtype=pl.Int64).alias("__order")
+        ).sort("__order", "case_id").drop("__order")
         out.append(f"<h3>{escape(fmt.t('example_cases'))}</h3>")
-        rows = []
-        for rule in frame.get_column("rule").to_list():
-            examples = violated.filter(pl.col("rule") == rule).sort("case_id").head(EXAMPLE_CASES)
-            for r in examples.iter_rows(named=True):
-                rows.append({"rule": rule, "case_id": str(r["case_id"]), "name": names.get(str(r["case_id"])),
-                             "explanation": r.get("explanation")})
-        example_frame = pl.DataFrame(rows, schema={"rule": pl.String, "case_id": pl.String, "name": pl.String,
-                                                   "explanation": pl.String})
-        out.append(render_table(example_frame, [
+        out.append(render_table(examples, [
             Column("rule"), Column("case_id"), Column("name", label=fmt.column("opportunity")),
             Column("explanation"),
         ], fmt))
