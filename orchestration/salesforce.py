@@ -53,7 +53,7 @@ class SalesforceResource(dg.ConfigurableResource):
     session_id: str | None = None
     ca_bundle: str | None = None
     api_version: str | None = None
-    #: DuckDB file to write (default ``$L2C_DUCKDB_PATH`` or ``data/l2c.duckdb``).
+    #: DuckDB file to write (default ``$L2C_DUCKDB_PATH`` or ``data/warehouse.duckdb``).
     duckdb_path: str | None = None
     #: Object list YAML (default ``$L2C_EXTRACT_OBJECTS`` or the shipped ``l2c/extract/objects.yml``).
     objects_file: str | None = None
@@ -75,7 +75,7 @@ class SalesforceResource(dg.ConfigurableResource):
         """Sync the named objects into the DuckDB file, yielding each object's result when committed."""
         objects = self.object_list().select(object_names)
         conn = self.connect()
-        con = open_database(duckdb_path(self.duckdb_path))
+        con = open_database(duckdb_path(self.duckdb_path), objects.settings.duckdb_memory_limit)
         try:
             yield from sync_objects(conn, con, objects, full_refresh=self.full_refresh, run_id=run_id)
         finally:

@@ -21,6 +21,7 @@ Settings resolve in this order (later wins): dataclass defaults, the YAML
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -30,6 +31,7 @@ import yaml
 from l2c.extract.errors import ConfigurationError
 
 OBJECTS_FILE_ENV = "L2C_EXTRACT_OBJECTS"
+_AT_LEAST_ONE = ("max_soql_length", "bulk_page_size", "rest_batch_rows", "rest_page_size")
 DEFAULT_OBJECTS_FILE = Path(__file__).with_name("objects.yml")
 MODES = ("auto", "rest", "bulk")
 
@@ -55,6 +57,8 @@ class SyncSettings:
     bulk_poll_max_seconds: float = 10.0
     #: Give up on a Bulk job (and fall back to REST) after this many seconds.
     bulk_timeout_seconds: float = 3600.0
+    #: DuckDB memory cap while extracting; staging spills to disk beyond it, so memory stays flat.
+    duckdb_memory_limit: str = "1GB"
 
     ENV = {
         "bulk_threshold": "L2C_SF_BULK_THRESHOLD",
@@ -66,6 +70,7 @@ class SyncSettings:
         "bulk_poll_seconds": "L2C_SF_BULK_POLL_SECONDS",
         "bulk_poll_max_seconds": "L2C_SF_BULK_POLL_MAX_SECONDS",
         "bulk_timeout_seconds": "L2C_SF_BULK_TIMEOUT_SECONDS",
+        "duckdb_memory_limit": "L2C_EXTRACT_DUCKDB_MEMORY_LIMIT",
     }
 
     def updated(self, values: Mapping[str, object], source: str) -> SyncSettings:
@@ -84,7 +89,10 @@ class SyncSettings:
                 converted = kind(value)
             except (TypeError, ValueError) as exc:
                 raise ConfigurationError(f"{source}: {name}={value!r} is not a valid {kind.__name__}.") from exc
-            if converted < 0 or (name in ("max_soql_length", "bulk_page_size", "rest_batch_rows", "rest_page_size") and converted < 1):
+            if kind is str:
+                if not re.fullmatch(r"\s*\d+(\.\d+)?\s*[KMGT]i?B\s*", converted, re.IGNORECASE):
+                    raise ConfigurationError(f"{source}: {name}={value!r} must be a size such as 512MB or 2GB.")
+            elif converted < 0 or (name in _AT_LEAST_ONE and converted < 1):
                 raise ConfigurationError(f"{source}: {name}={value!r} must be positive.")
             changes[name] = converted
         return replace(self, **changes)

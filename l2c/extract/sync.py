@@ -106,14 +106,23 @@ def new_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def open_database(path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the DuckDB file for writing; a clear error if another writer holds it."""
+def open_database(path: str | os.PathLike | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the DuckDB file for writing; a clear error if another writer holds it.
+
+    ``memory_limit`` caps DuckDB's memory: staged pages beyond it spill to a temporary directory next to
+    the file, so extracting a large object does not grow memory with the object.
+    """
     file = Path(path) if path else duckdb_path()
     file.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(file))
+        con = duckdb.connect(str(file))
     except duckdb.IOException as exc:
         raise ConfigurationError(f"cannot open DuckDB file {file} for writing: {exc}") from None
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    # Loads de-duplicate by key; row order does not matter, and not keeping it saves memory.
+    con.execute("SET preserve_insertion_order = false")
+    return con
 
 
 def available_objects(conn: OrgConnection) -> dict[str, dict]:
@@ -328,7 +337,8 @@ def run_sync(
     started = time.monotonic()
     run = RunResult(run_id=run_id or new_run_id())
     calls_before = conn.usage.requests
-    con = open_database(database)
+    objects = objects or load_object_list()
+    con = open_database(database, objects.settings.duckdb_memory_limit)
     try:
         try:
             for result in sync_objects(conn, con, objects, full_refresh=full_refresh, run_id=run.run_id):
