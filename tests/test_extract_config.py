@@ -188,3 +188,11 @@ def test_wide_objects_are_split_into_queries_under_the_limit():
     assert [n for c in chunks for n in c[2:]] == plan.names[2:]
     with pytest.raises(ConfigurationError, match="exceeds the SOQL length limit of 60"):
         split_fields(plan, where, 60)
+
+
+def test_objects_without_a_timestamp_are_versioned_by_all_their_values():
+    describe = {"name": "Setting__c", "fields": [{"name": "Id", "type": "id"}, {"name": "Value__c", "type": "string"}]}
+    plan = plan_fields(describe, ObjectSpec("Setting__c"))
+    assert plan.replication_key is None
+    assert plan.key_columns == ["id", "value_c"]
+    assert where_clause(plan.replication_key, None) == ""

@@ -77,8 +77,11 @@ class FieldPlan:
     @property
     def key_columns(self) -> list[str]:
         """Columns that identify one version of a record in the append-only raw table."""
-        if self.immutable_rows or not self.replication_column:
+        if self.immutable_rows:
             return ["id"]
+        if not self.replication_column:
+            # No timestamp to tell versions apart: every distinct set of values is a version.
+            return [f.column for f in self.fields]
         keys = ["id", self.replication_column]
         # A delete or undelete is a version of its own even if an org kept the old timestamp.
         if any(f.name.lower() == "isdeleted" for f in self.fields):

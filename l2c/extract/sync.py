@@ -172,6 +172,9 @@ class _ObjectSync:
         self.since, self.run_id = since, run_id
         where_max = where_clause(plan.replication_key, since, datetime(2000, 1, 1, tzinfo=UTC))
         self.chunks = split_fields(plan, where_max, settings.max_soql_length)
+        if len(self.chunks) > 1 and not plan.replication_column:
+            raise ConfigurationError(f"{plan.object_name} is too wide for one query and has no replication key "
+                                     "to re-join split queries by; exclude some fields in the object list.")
         self.fields_by_name = {f.name: f for f in plan.fields}
 
     def where(self) -> str:
@@ -193,9 +196,6 @@ class _ObjectSync:
             if i == 0 and len(self.chunks) > 1:
                 # Later parts read only up to what the first part saw, so all parts describe the same versions;
                 # a record changed in between is re-read by the next run (its new timestamp is past the watermark).
-                if not self.plan.replication_column:
-                    raise ConfigurationError(f"{self.plan.object_name} is too wide for one query and has no "
-                                             "replication key to re-join split queries by.")
                 until = self.con.execute(
                     f"SELECT max({quote(self.plan.replication_column)}) FROM {load.stage_name(0)}"
                 ).fetchall()[0][0]
