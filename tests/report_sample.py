@@ -144,7 +144,7 @@ def write_marts(path: Path, frames: dict[str, pl.DataFrame]) -> None:
     con = duckdb.connect(str(path))
     try:
         # Fully qualified: a file named l2c.duckdb has a catalog "l2c" as well as the schema "l2c".
-        schema = f'"{con.execute("select current_database()").fetchone()[0]}"."l2c"'
+        schema = f'"{con.execute("select current_database()").fetchall()[0][0]}"."l2c"'
         con.execute(f"create schema if not exists {schema}")
         for name, frame in frames.items():
             con.register("frame", frame)

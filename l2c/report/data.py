@@ -18,6 +18,7 @@ are converted to float days too.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +68,11 @@ ANALYSIS_TABLES = {
     "lead_funnel": "lead_funnel",
 }
 
+#: Tables that grow with the log are read in part: (order by, rows) for ranked tables, the columns
+#: needed for per-invoice rows. Everything else is small (per activity, rule, rep, band).
+_READ_TOP = {"variants": ("rank", 10), "bottlenecks": ("rank_by_total", 15)}
+_READ_COLUMNS = {"days_to_pay": ("days_to_pay", "aging_bucket")}
+
 #: How each key figure is computed (shown as a tooltip on the figure and in docs/report.md).
 KPI_DEFINITIONS = {
     "cases": "number of opportunities in l2c.cases",
@@ -98,6 +104,7 @@ class Table:
     name: str
     frame: pl.DataFrame
     duration_columns: frozenset[str] = frozenset()
+    total_rows: int | None = None  # rows in the database, when only the first ones were read
 
 
 @dataclass
@@ -153,7 +160,7 @@ class _Marts:
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
-        self.catalog = con.execute("select current_database()").fetchone()[0]
+        self.catalog = con.execute("select current_database()").fetchall()[0][0]
 
     def name(self, schema: str, table: str) -> str:
         return ".".join(_quote(part) for part in (self.catalog, schema, table))
@@ -163,25 +170,36 @@ class _Marts:
             "select count(*) from information_schema.tables "
             "where table_catalog = ? and table_schema = ? and table_name = ?",
             [self.catalog, schema, table],
-        ).fetchone()[0])
+        ).fetchall()[0][0])
 
-    def read(self, schema: str, table: str) -> Table | None:
-        """The table as polars (INTERVAL columns as float days), or None when it does not exist."""
+    def read(self, schema: str, table: str, *, columns: Sequence[str] | None = None,
+             order_by: str | None = None, limit: int | None = None) -> Table | None:
+        """The table as polars (INTERVAL columns as float days), or None when it does not exist.
+
+        ``columns`` keeps only those that exist; ``order_by`` + ``limit`` read the first rows of a ranked
+        table (``Table.total_rows`` still counts them all).
+        """
         if not self.exists(schema, table):
             return None
-        described = self.con.execute(f"describe {self.name(schema, table)}").fetchall()
+        name = self.name(schema, table)
+        described = self.con.execute(f"describe {name}").fetchall()
         select, durations = [], set()
         for column, column_type, *_ in described:
+            if columns is not None and column not in columns:
+                continue
             if str(column_type).upper() == "INTERVAL":
                 select.append(f"epoch({_quote(column)}) / 86400.0 as {_quote(column)}")
                 durations.add(column)
             else:
                 select.append(_quote(column))
-        frame = self.con.sql(f"select {', '.join(select)} from {self.name(schema, table)}").pl()
-        return Table(table, frame, frozenset(durations))
+        query = f"select {', '.join(select) or '*'} from {name}"
+        if order_by in {row[0] for row in described} and limit is not None:
+            query += f" order by {_quote(order_by)} limit {int(limit)}"
+        total = self.scalar(f"select count(*) from {name}")
+        return Table(table, self.con.sql(query).pl(), frozenset(durations), total)
 
     def scalar(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
-        return self.con.execute(sql, params or []).fetchone()[0]
+        return self.con.execute(sql, params or []).fetchall()[0][0]
 
 
 def _quote(identifier: str) -> str:
@@ -199,10 +217,14 @@ def load_report_data(db_path: str | os.PathLike) -> ReportData:
                 raise ReportDataError(
                     f"{path}: table {MARTS_SCHEMA}.{required} is missing; build the marts first (l2c transform)"
                 )
-        tables = {key: marts.read(ANALYSIS_SCHEMA, name) for key, name in ANALYSIS_TABLES.items()}
+        tables = {
+            key: marts.read(ANALYSIS_SCHEMA, name, columns=_READ_COLUMNS.get(key),
+                            order_by=_READ_TOP.get(key, (None, None))[0], limit=_READ_TOP.get(key, (None, None))[1])
+            for key, name in ANALYSIS_TABLES.items()
+        }
         first_event, last_event = con.execute(
             f"select min(timestamp), max(timestamp) from {marts.name(MARTS_SCHEMA, 'event_log')}"
-        ).fetchone()
+        ).fetchall()[0]
         milestones = milestone_bands(marts, tables.get("throughput_milestones"))
         return ReportData(
             db_path=path,
@@ -259,7 +281,7 @@ def conformance_rate(marts: _Marts) -> float | None:
     checked, violating = marts.con.execute(
         f"select count(distinct case_id), count(distinct case_id) filter (where violated) "
         f"from {marts.name(ANALYSIS_SCHEMA, CONFORMANCE_CHECKS)}"
-    ).fetchone()
+    ).fetchall()[0]
     return 1.0 - violating / checked if checked else None
 
 
@@ -346,7 +368,7 @@ def milestone_bands(marts: _Marts, summary: Table | None) -> pl.DataFrame:
             f"select count(days), quantile_cont(days, [0.1, 0.25, 0.5, 0.75, 0.9]) "
             f"from ({_milestone_sql(marts)}) where days is not null",
             {"from_activity": start, "to_activities": list(ends)},
-        ).fetchone()
+        ).fetchall()[0]
         if not count:
             continue
         rows.append({"milestone": name, "from_activity": start, "to_activity": " / ".join(ends), "cases": count,

@@ -434,8 +434,9 @@ def _variants_section(data: ReportData, fmt: Formatter) -> str:
         out.append(f'<td data-sort="{escape(SEQUENCE_SEPARATOR.join(activities))}">{_sequence_html(activities)}'
                    "</td></tr>")
     out.append("</tbody></table></div>")
-    if frame.height > TOP_VARIANTS:
-        out.append(f'<p class="note">{escape(fmt.t("more_rows", shown=fmt.integer(TOP_VARIANTS), total=fmt.integer(frame.height)))}</p>')
+    total = table.total_rows or frame.height
+    if total > top.height:
+        out.append(f'<p class="note">{escape(fmt.t("more_rows", shown=fmt.integer(top.height), total=fmt.integer(total)))}</p>')
     return "".join(out)
 
 
