@@ -42,6 +42,14 @@ SCHEDULE_TIMEZONE_ENV = "L2C_SCHEDULE_TIMEZONE"
 #: Share of conformant cases below which the conformance asset check warns.
 CONFORMANCE_THRESHOLD_ENV = "L2C_CONFORMANCE_THRESHOLD"
 DEFAULT_CONFORMANCE_THRESHOLD = 0.8
+#: Conformance rules YAML for the pipeline (default: analysis/rules/default_rules.yaml).
+RULES_PATH_ENV = "L2C_CONFORMANCE_RULES"
+#: Working calendar of the business-hours columns.
+CALENDAR_TIMEZONE_ENV = "L2C_CALENDAR_TIMEZONE"
+CALENDAR_WORK_START_ENV = "L2C_CALENDAR_WORK_START"
+CALENDAR_WORK_END_ENV = "L2C_CALENDAR_WORK_END"
+CALENDAR_WEEKEND_ENV = "L2C_CALENDAR_WEEKEND"
+CALENDAR_HOLIDAYS_ENV = "L2C_CALENDAR_HOLIDAYS"
 
 
 def report_dir(explicit: str | os.PathLike | None = None) -> Path:

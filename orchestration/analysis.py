@@ -48,7 +48,8 @@ def _preview(db: str, table: str, rows: int = 10) -> str:
 def analysis_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     """Run every analysis on the dbt marts and write the ``l2c_analysis`` tables."""
     db = warehouse.db()
-    written = write_analysis_marts(db, progress=context.log.info)
+    written = write_analysis_marts(db, calendar=warehouse.calendar(), rules_path=warehouse.rules(),
+                                   progress=context.log.info)
     for table, rows in written.items():
         if table not in ANALYSIS_TABLES:
             continue
