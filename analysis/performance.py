@@ -40,7 +40,7 @@ def rep_performance(
             ``is_won``/``is_closed``, and ``created_at``/``closed_at`` for the
             sales cycle (see :func:`analysis.root_causes.case_durations`).
         log: the event log, for cycle times when the cases have no dates and
-            for the fallback rework definition.
+            for the default rework table.
         checks: :func:`analysis.conformance` output; without it the
             conformance columns are null.
         rework: per case ``case_id`` + ``has_rework`` (Boolean); default
@@ -48,21 +48,24 @@ def rep_performance(
             backward stage move); without either the rework columns are null.
         compare_within: the column grouping reps into teams (default ``team``
             when present); ``None`` compares every rep with all reps.
-        min_cases: reps with fewer closed cases are never flagged.
+        min_cases: reps with fewer closed cases (won cases, for the cycle) are never flagged.
         slow_factor: ``slow`` when the median cycle is at least this many times
-            the team median (and ``fast`` at most 1/slow_factor), with a
-            Mann–Whitney p-value below ``alpha``.
+            the team median (and ``fast`` at most 1/slow_factor).
         rate_gap: win, conformance and rework rates are flagged when this far
             (absolute) from the team median.
+        alpha: a flag also needs the rep's difference to be significant: a
+            Benjamini–Hochberg-adjusted p-value (Mann–Whitney U for cycles,
+            Fisher exact for rates, against the teammates) below ``alpha``.
 
     Returns:
         ``owner_id``, ``owner_name``, [the ``compare_within`` column], ``cases``,
         ``closed_cases``, ``won_cases``, ``win_rate`` (won / closed),
-        ``median_cycle_days``, ``conformance_rate`` (cases with no violation),
+        ``median_cycle_days`` (won deals), ``conformance_rate`` (cases with no violation),
         ``rework_rate``; ``team_reps`` and ``team_<metric>`` (median over the
         reps of the comparison group); ``win_rate_vs_team``,
         ``conformance_vs_team``, ``rework_vs_team`` (differences) and
-        ``cycle_vs_team`` (ratio); ``cycle_p_value``; ``flags`` (list of
+        ``cycle_vs_team`` (ratio); ``cycle_p_adjusted``, ``win_rate_p_adjusted``,
+        ``conformance_p_adjusted``, ``rework_p_adjusted``; ``flags`` (list of
         ``slow``, ``fast``, ``low_win_rate``, ``high_win_rate``,
         ``low_conformance``, ``high_rework``) and ``is_outlier``. Sorted by team
         then ``cycle_vs_team`` descending.
