@@ -123,7 +123,7 @@ p.missing { background: #fff8e6; border: 1px solid #f0dca8; padding: 8px 12px; b
 .kpis { display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 12px; }
 .kpi { border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; background: #fbfcfe; }
 .kpi .label { font-size: 13px; color: var(--muted); }
-.kpi .value { font-size: 26px; font-weight: 650; color: var(--accent); margin: 2px 0; white-space: nowrap; }
+.kpi .value { font-size: 24px; font-weight: 650; color: var(--accent); margin: 2px 0; white-space: nowrap; }
 .kpi .help { font-size: 12px; color: var(--muted); }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 13.5px; margin: 6px 0; }
