@@ -240,13 +240,17 @@ def test_ocel_export_of_the_salesforce_log_has_its_objects_and_relations(dbt_dem
             return con.execute(sql.format(**{
                 k: qualified(con, "l2c_staging", v) for k, v in SALESFORCE_TYPES.items()
             }, event_log=qualified(con, "l2c", "event_log"), cases=qualified(con, "l2c", "cases"),
-               opportunity=qualified(con, "l2c_staging", "stg_salesforce__opportunity"),
+               lead_log=qualified(con, "l2c", "lead_event_log"),
                allocation=qualified(con, "l2c_staging", "stg_salesforce__payment_allocation"))).fetchall()[0][0]
 
         expected_objects = {t: count(f"SELECT count(DISTINCT {v.split('__')[1]}_id) FROM {{{t}}}")
                             for t, v in SALESFORCE_TYPES.items()}
         expected_objects["Opportunity"] = count("SELECT count(*) FROM {cases}")
-        events = count("SELECT count(*) FROM {event_log}")
+        # The event log, plus the events of leads that never became a case (from the lead log).
+        events = count("SELECT count(*) FROM {event_log}") + count(
+            "SELECT count(*) FROM {lead_log} WHERE case_id NOT IN "
+            "(SELECT source_id FROM {event_log} WHERE source_object = 'Lead')"
+        )
         quote_links = count("SELECT count(*) FROM {Quote} WHERE opportunity_id IN (SELECT case_id FROM {cases})")
         payment_links = count("SELECT count(DISTINCT (payment_id, invoice_id)) FROM {allocation} "
                               "WHERE payment_id IN (SELECT payment_id FROM {Payment}) "
@@ -256,8 +260,9 @@ def test_ocel_export_of_the_salesforce_log_has_its_objects_and_relations(dbt_dem
     assert counts["events"] == events
     assert Counter(o["type"] for o in doc["objects"]) == Counter(expected_objects)
     assert all(n > 0 for n in expected_objects.values())
-    # Every event relates to its opportunity; events of a quote/contract/order/... to that record too.
-    assert all(any(r["qualifier"] == "opportunity" for r in e["relationships"]) for e in doc["events"])
+    # Every event relates to its opportunity, or to its lead before any opportunity exists;
+    # events of a quote/contract/order/... relate to that record too.
+    assert all(any(r["qualifier"] in ("opportunity", "lead") for r in e["relationships"]) for e in doc["events"])
     qualifiers = Counter(r["qualifier"] for e in doc["events"] for r in e["relationships"])
     assert {"opportunity", "lead", "quote", "contract", "order", "invoice", "payment"} <= set(qualifiers)
     o2o = Counter(r["qualifier"] for o in doc["objects"] for r in o["relationships"])

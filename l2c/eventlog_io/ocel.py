@@ -6,7 +6,8 @@ from the dbt staging views (schema ``l2c_staging``, latest version of each
 record) and, for opportunities, from ``l2c.cases`` with every case attribute.
 Each event of ``l2c.event_log`` is related (E2O) to its case's opportunity and
 to the record it comes from (``source_object``/``source_id``; an approval step
-to the quote or contract it approves). Objects are related to each other (O2O)
+to the quote or contract it approves). Leads that never became an opportunity
+bring their events from ``l2c.lead_event_log``. Objects are related to each other (O2O)
 through Salesforce's lookups: lead → converted opportunity, quote →
 opportunity, opportunity → contract, order → opportunity and contract,
 invoice → order, payment → invoice (through payment allocations).
@@ -88,7 +89,7 @@ O2O_SOURCES: tuple[tuple[str, str, str, str], ...] = (
 #: Event-log columns that are the OCEL event's identity, type, time or relations rather than attributes.
 _NOT_EVENT_ATTRIBUTES = {
     C.EVENT_ID, C.CASE_ID, C.ACTIVITY, C.TIMESTAMP, C.ACTIVITY_ORDER, C.SOURCE_OBJECT, C.SOURCE_ID, C.RESOURCE,
-    "is_milestone", "is_before_case_created",
+    "is_milestone", "is_before_case_created", "opportunity_id",
 }
 _CASE_DERIVED = {C.CASE_ID, C.FIRST_EVENT_AT, C.LAST_EVENT_AT, C.EVENT_COUNT}
 
@@ -192,8 +193,20 @@ class OcelModel:
         )
         self.object_tables[type_name] = temp
 
+    def _events_source(self) -> str:
+        """The events: ``l2c.event_log`` plus, from ``l2c.lead_event_log``, the events of leads that
+        never became an opportunity's case (a converted lead's events are in the event log already)."""
+        lead_log = qualified(self.con, config.MARTS_SCHEMA, "lead_event_log")
+        if not self.salesforce or relation_kind(self.con, config.MARTS_SCHEMA, "lead_event_log") is None:
+            return self.event_log
+        return (
+            f"(SELECT * FROM {self.event_log} UNION ALL BY NAME SELECT * FROM {lead_log} "
+            f"WHERE case_id NOT IN (SELECT source_id FROM {self.event_log} WHERE source_object = 'Lead'))"
+        )
+
     def _build_events(self) -> None:
-        columns = self._columns(self.event_log)
+        source = self._events_source()
+        columns = dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {source})").fetchall())
         attributes = {c: t for c, t in columns.items() if c not in _NOT_EVENT_ATTRIBUTES}
         if C.RESOURCE_NAME not in attributes and C.RESOURCE in columns:
             attributes[C.RESOURCE] = columns[C.RESOURCE]
@@ -202,7 +215,7 @@ class OcelModel:
             ["event_id AS id", "activity AS type", f"{quote(C.TIMESTAMP)} AS time", "case_id", "source_object",
              "source_id"] + [f"{quote(c)} AS {quote(names[c])}" for c in attributes]
         )
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE ocel_event AS SELECT {select} FROM {self.event_log}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE ocel_event AS SELECT {select} FROM {source}")
         typed = {names[c]: ocel_type(t) for c, t in attributes.items()}
         self.event_attributes = _Attributes(typed)
         # Each event type declares the attributes that any of its events has.
@@ -218,7 +231,8 @@ class OcelModel:
     def _build_e2o(self) -> None:
         qualifier = self.case_type.lower()
         parts = [
-            f"SELECT e.id AS event_id, e.case_id AS object_id, '{qualifier}' AS qualifier FROM ocel_event AS e"
+            f"SELECT e.id AS event_id, e.case_id AS object_id, '{qualifier}' AS qualifier FROM ocel_event AS e "
+            f"JOIN ocel_object AS o ON o.id = e.case_id AND o.type = '{_sql_text(self.case_type)}'"
         ]
         if self.salesforce:
             for source in OBJECT_SOURCES:
