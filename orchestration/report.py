@@ -6,7 +6,7 @@ import base64
 import dagster as dg
 
 from analysis.marts import ANALYSIS_TABLES
-from l2c.report.render import PROCESS_MAP_FILE, write_report
+from l2c.report.render import PROCESS_MAP_FILE, PROCESS_MAP_PNG_FILE, write_report
 from orchestration.analysis import analysis_key
 from orchestration.resources import WarehouseResource
 
@@ -24,10 +24,11 @@ def l2c_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     html = write_report(warehouse.db(), warehouse.report_folder(), language=warehouse.language())
     context.log.info(f"report written to {html}")
     metadata: dict = {"path": dg.MetadataValue.path(str(html)), "size_bytes": html.stat().st_size}
-    svg = html.parent / PROCESS_MAP_FILE
-    if svg.exists():
+    png, svg = html.parent / PROCESS_MAP_PNG_FILE, html.parent / PROCESS_MAP_FILE
+    if png.exists():
         # Dagster renders markdown images; an inline data URI needs no file server.
-        encoded = base64.b64encode(svg.read_bytes()).decode("ascii")
-        metadata["process_map"] = dg.MetadataValue.md(f"![process map](data:image/svg+xml;base64,{encoded})")
+        encoded = base64.b64encode(png.read_bytes()).decode("ascii")
+        metadata["process_map"] = dg.MetadataValue.md(f"![process map](data:image/png;base64,{encoded})")
+    if svg.exists():
         metadata["process_map_path"] = dg.MetadataValue.path(str(svg))
     return dg.MaterializeResult(metadata=metadata)
