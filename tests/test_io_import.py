@@ -110,9 +110,12 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
     import_event_log(xlsx, db)
     assert query(db, "SELECT event_id FROM {event_log} ORDER BY event_id") == ids
     assert len({i for (i,) in ids}) == 14
-    assert query(db, "SELECT activity, sort_order FROM {activities} ORDER BY sort_order LIMIT 2") == [
-        ("Opportunity Created", 10), ("Stage: Qualification", 20),
+    assert query(db, "SELECT activity, sort_order, events FROM {activities} ORDER BY sort_order LIMIT 2") == [
+        ("Opportunity Created", 10, 2), ("Stage: Qualification", 20, 2),
     ]
+    # The catalog's other activities follow, without events, so rules naming them are known.
+    assert query(db, "SELECT count(*), sum(events) FROM {activities} WHERE sort_order > 110") == [(13, 0)]
+    assert ("Order Activated", True) in query(db, "SELECT activity, is_milestone FROM {activities}")
     assert query(db, "SELECT count(*), max(_l2c_row) FROM {raw}") == [(14, 15)]  # header is row 1
 
 
@@ -372,13 +375,14 @@ def test_cli_prints_the_error_and_exits_non_zero(loaded_db, tmp_path, capsys):
     assert "column 'case': is empty (null) in 1 row: row 3" in err
 
 
-def test_import_replaces_dbt_built_views_and_empties_the_lead_log(template, db):
+def test_import_replaces_dbt_built_views_and_drops_the_lead_log(template, db):
     with duckdb.connect(str(db)) as con:
         con.execute('CREATE SCHEMA "l2c"."l2c"')  # catalog l2c (the file's name), schema l2c
         con.execute(f"CREATE VIEW {qualified(con, 'l2c', 'event_log')} AS SELECT 1 AS legacy")
         con.execute(f"CREATE TABLE {qualified(con, 'l2c', 'lead_event_log')} AS SELECT 'lead' AS case_id, 1 AS n")
     summary = import_event_log(template[0], db)
-    assert "l2c.lead_event_log emptied: an imported log has no leads" in summary.notes
+    assert "l2c.lead_event_log dropped: an imported log has no leads" in summary.notes
     assert query(db, "SELECT count(*) FROM {event_log}") == [(14,)]
-    assert query(db, "SELECT count(*) FROM {lead_log}") == [(0,)]
-    assert [r[0] for r in query(db, "SELECT column_name FROM (DESCRIBE {lead_log})")] == ["case_id", "n"]
+    assert query(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'l2c' ORDER BY 1") == [
+        ("activities",), ("cases",), ("event_log",),
+    ]

@@ -11,7 +11,7 @@
   (sales rep, stage, amount, is won, discount %, ...; missing ones null) and
   ``case:`` columns (XES trace attributes) under their own names;
 - ``l2c.activities``: the activities found, in typical process order;
-- ``l2c.lead_event_log``: emptied (an imported log has no leads).
+- ``l2c.lead_event_log``: dropped (an imported log has no leads).
 
 so every analysis and the report run on an imported log exactly as on a
 Salesforce one. Each batch is validated with :func:`analysis.read_event_log`
@@ -292,7 +292,7 @@ class _Import:
                 self._write_event_log(attributes)
                 self._write_cases(types)
                 self._write_activities()
-                self._empty_lead_log()
+                self._drop_lead_log()
                 drop_relation(self.con, config.IMPORT_SCHEMA, RAW_TABLE)
                 self.con.execute(f"ALTER TABLE {self.raw_table} RENAME TO {quote(RAW_TABLE)}")
                 summary = self._summary(database, duplicates, examples)
@@ -637,20 +637,39 @@ class _Import:
                    '{description}' AS description, events, cases
             FROM per_activity ORDER BY sort_order
         """)
+        self._add_catalog_activities()
 
-    def _empty_lead_log(self) -> None:
-        """An imported log has no leads: keep ``l2c.lead_event_log``'s shape, drop its (Salesforce) rows."""
-        kind = relation_kind(self.con, config.MARTS_SCHEMA, "lead_event_log")
-        name, empty = self.mart("lead_event_log"), self.mart("_l2c_empty_lead_log")
-        if kind is None:
-            self.con.execute(f"CREATE TABLE {name} AS SELECT * FROM {self.mart('event_log')} LIMIT 0")
+    def _add_catalog_activities(self) -> None:
+        """Append the catalog's activities the file lacks (no events), after the imported ones.
+
+        The conformance rules name Lead-to-Cash activities; listed here, a rule
+        about an activity the imported log never has is known (and simply not
+        observed) rather than an unknown name.
+        """
+        catalog = _catalog()
+        if catalog.is_empty():
             return
-        had_rows = self.con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-        self.con.execute(f"CREATE TABLE {empty} AS SELECT * FROM {name} LIMIT 0")
-        drop_relation(self.con, config.MARTS_SCHEMA, "lead_event_log")
-        self.con.execute(f"ALTER TABLE {empty} RENAME TO lead_event_log")
-        if had_rows:
-            self.notes.append("l2c.lead_event_log emptied: an imported log has no leads")
+        table = self.mart("activities")
+        self.con.register("_l2c_catalog", catalog.to_arrow())
+        try:
+            self.con.execute(f"""
+                INSERT INTO {table}
+                SELECT c.activity,
+                       CAST((SELECT coalesce(max(sort_order), 0) FROM {table})
+                            + 10 * row_number() OVER (ORDER BY c.sort_order, c.activity) AS INTEGER),
+                       c.source_object, c.source_field, c.source_value, c.is_milestone, c.description, 0, 0
+                FROM _l2c_catalog AS c
+                WHERE c.activity NOT IN (SELECT activity FROM {table})
+            """)
+        finally:
+            self.con.unregister("_l2c_catalog")
+
+    def _drop_lead_log(self) -> None:
+        """An imported log has no leads: a Salesforce ``l2c.lead_event_log`` left beside it would describe
+        another process, so it goes (the analyses and the report skip the lead funnel without it)."""
+        if relation_kind(self.con, config.MARTS_SCHEMA, "lead_event_log") is not None:
+            drop_relation(self.con, config.MARTS_SCHEMA, "lead_event_log")
+            self.notes.append("l2c.lead_event_log dropped: an imported log has no leads")
 
     # ---------------------------------------------------------------- summary
 
@@ -659,7 +678,7 @@ class _Import:
             f"SELECT count(*), min({quote(C.TIMESTAMP)}), max({quote(C.TIMESTAMP)}) FROM {self.mart('event_log')}"
         ).fetchall()[0]
         cases = self.con.execute(f"SELECT count(*) FROM {self.mart('cases')}").fetchall()[0][0]
-        activities = self.con.execute(f"SELECT count(*) FROM {self.mart('activities')}").fetchall()[0][0]
+        activities = self.con.execute(f"SELECT count(DISTINCT activity) FROM {self.mart('event_log')}").fetchall()[0][0]
         variants = self.con.execute(
             f"SELECT count(DISTINCT trace) FROM (SELECT list(activity ORDER BY activity_order) AS trace "
             f"FROM {self.mart('event_log')} GROUP BY case_id)"
@@ -867,15 +886,27 @@ def _sql_list(values: Iterable[str]) -> str:
     return ", ".join(literals) or "NULL"
 
 
-def _catalog_milestones() -> list[str]:
-    """Activities the dbt activity catalog marks as milestones (exact names; templated rows skipped)."""
+def _catalog() -> pl.DataFrame:
+    """The dbt activity catalog's rows with exact activity names (templated ``{value}`` rows skipped)."""
     if not ACTIVITY_CATALOG.is_file():
-        return []
+        return pl.DataFrame()
     catalog = pl.read_csv(ACTIVITY_CATALOG, infer_schema=False)
-    milestones = catalog.filter(
-        pl.col("is_milestone").str.to_lowercase().eq("true") & ~pl.col("activity").str.contains("{", literal=True)
+    return (
+        catalog.filter(~pl.col("activity").str.contains("{", literal=True))
+        .unique("activity", keep="first", maintain_order=True)
+        .select(
+            "activity", pl.col("sort_order").cast(pl.Int64), "source_object", "source_field", "source_value",
+            pl.col("is_milestone").str.to_lowercase().eq("true"), "description",
+        )
     )
-    return sorted(set(milestones.get_column("activity").to_list()))
+
+
+def _catalog_milestones() -> list[str]:
+    """Activities the dbt activity catalog marks as milestones."""
+    catalog = _catalog()
+    if catalog.is_empty():
+        return []
+    return sorted(catalog.filter("is_milestone").get_column("activity").to_list())
 
 
 def _case_attribute_names(columns: Iterable[str]) -> dict[str, str]:
