@@ -78,8 +78,7 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
     columns = p.add_argument_group("columns (default: detected from the column names)")
     for role in ROLES:
-        flag = "--lifecycle-column" if role.name == "lifecycle" else role.flag
-        columns.add_argument(flag, dest=f"column_{role.name}", metavar="COL", help=f"column with the {role.description}")
+        columns.add_argument(role.flag, dest=f"column_{role.name}", metavar="COL", help=f"column holding {role.description}")
     p.add_argument("--timezone", metavar="ZONE", help="IANA zone of timestamps without offset (default UTC)")
     p.add_argument("--timestamp-format", metavar="FMT", help="strftime format of text timestamps (default: detected)")
     p.add_argument(

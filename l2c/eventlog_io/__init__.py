@@ -11,13 +11,20 @@ See docs/import-export.md.
 """
 
 from l2c.eventlog_io.errors import EventLogImportError, MappingError, SourceError, ValidationError
+from l2c.eventlog_io.exporters import EXPORT_FORMATS, ExportError, ExportSummary, export_event_log
 from l2c.eventlog_io.importer import ImportSummary, import_event_log
+from l2c.eventlog_io.template import write_template
 
 __all__ = [
+    "EXPORT_FORMATS",
     "EventLogImportError",
+    "ExportError",
+    "ExportSummary",
     "ImportSummary",
     "MappingError",
     "SourceError",
     "ValidationError",
+    "export_event_log",
     "import_event_log",
+    "write_template",
 ]

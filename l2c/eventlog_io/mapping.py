@@ -47,6 +47,9 @@ class Role:
 
     @property
     def flag(self) -> str:
+        """The ``l2c import`` flag naming this role's column (``--lifecycle`` itself picks keep/combine)."""
+        if self.name == "lifecycle":
+            return "--lifecycle-column"
         return "--" + self.name.replace("_", "-")
 
 
@@ -57,7 +60,7 @@ ROLES: tuple[Role, ...] = (
     Role("case", C.CASE_ID, "event", (
         "case:concept:name", "case id", "caseid", "case", "opportunity id", "opportunityid",
         "case concept name", "trace id", "process instance", "process instance id",
-    ), "case id: the Salesforce Opportunity Id, or any id grouping the events of one case", required=True),
+    ), "the case id: the Salesforce Opportunity Id, or any id grouping the events of one case", required=True),
     Role("activity", C.ACTIVITY, "event", (
         "concept:name", "activity", "activity name", "activityname", "event name", "event", "task", "action",
     ), "what happened, e.g. 'Stage: Proposal/Price Quote' or 'Quote Accepted'", required=True),
@@ -73,7 +76,7 @@ ROLES: tuple[Role, ...] = (
     ), "the role of who did it"),
     Role("lifecycle", LIFECYCLE_COLUMN, "event", (
         "lifecycle:transition", "lifecycle", "lifecycle transition", "transition", "event type",
-    ), "lifecycle transition (start, complete, ...)"),
+    ), "the lifecycle transition (start, complete, ...)"),
     Role("event_id", C.SOURCE_ID, "event", (
         "event id", "eventid", "identity:id",
     ), "the event's own id in the source system"),
@@ -157,7 +160,7 @@ class ColumnMapping:
         for role in ROLES:
             if role.name in self.roles:
                 how = "given" if role.name in self.explicit else "detected"
-                lines.append(f"{role.flag[2:]:<16} <- {self.roles[role.name]!r} ({how})")
+                lines.append(f"{role.name.replace('_', '-'):<16} <- {self.roles[role.name]!r} ({how})")
         return lines
 
 
