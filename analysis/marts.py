@@ -138,9 +138,11 @@ def _analyses(log, cases, lead_log, catalog, calendar, rules_path, say):
     attributes = [a for a in BREAKDOWN_ATTRIBUTES if a in cases.columns]
     memo: dict[str, pl.DataFrame] = {}
 
+    rules = _rules(log, cases, catalog, rules_path, say)
+
     def checks() -> pl.DataFrame:
         if "checks" not in memo:
-            memo["checks"] = conformance(log, cases, rules_path, activities=catalog)
+            memo["checks"] = conformance(log, cases, rules, activities=catalog)
         return memo["checks"]
 
     def invoices() -> pl.DataFrame:
@@ -163,7 +165,7 @@ def _analyses(log, cases, lead_log, catalog, calendar, rules_path, say):
     yield "rework_cases", rework_cases
     yield "rework_stage_moves", lambda: analysis.rework(log, by="stage_move")
     yield "conformance_cases", checks
-    yield "conformance_rules", lambda: conformance_rules(checks(), rules_path)
+    yield "conformance_rules", lambda: conformance_rules(checks(), rules)
     fitness = _fitness(log, cases, say)
     if fitness is not None:
         yield "conformance_fitness", lambda: fitness.variants
@@ -191,6 +193,32 @@ def _analyses(log, cases, lead_log, catalog, calendar, rules_path, say):
         yield "lead_funnel", lambda: lead_funnel(lead_log, by=by, cases=cases)
     else:
         say(f"{MARTS_SCHEMA}.lead_event_log not found: lead_funnel skipped")
+
+
+def _rules(log: EventLog, cases: pl.DataFrame, catalog: list[str], rules_path, say: Progress):
+    """The rules to check: a user's file as it is (errors name the rule); the shipped defaults only where they apply.
+
+    The shipped rules speak of Lead-to-Cash activities and case attributes; on an
+    imported log of another process (or an org without quotes) the rules that
+    name something the data lacks are skipped with a notice instead of failing.
+    """
+    from analysis.conformance import load_rules
+
+    rules = load_rules(rules_path)
+    if rules_path is not None:
+        return rules
+    known = set(log.events.get_column(C.ACTIVITY).unique().to_list()) | set(catalog)
+    kept = []
+    for rule in rules:
+        names = {name for group in (*rule.activities, rule.since) for name in group}
+        missing = sorted(names - known)
+        missing += [c.column for c in rule.when if c.column not in cases.columns]
+        missing += [c.column for conds in rule.where.values() for c in conds if c.column not in log.events.columns]
+        if missing:
+            say(f"conformance: default rule {rule.id} skipped, the data has no {', '.join(missing)}")
+        else:
+            kept.append(rule)
+    return kept
 
 
 def _milestones(log: EventLog, cases: pl.DataFrame, attributes: list[str],
