@@ -86,14 +86,23 @@ def assemble(
     df = pl.concat([c for c in changes if c.height], how="diagonal_relaxed")
     df = df.filter(pl.col("_t") <= cutoff).sort(["_rec", "_t"], maintain_order=True)
     fields = [c for c in df.columns if c not in ("_rec", "_t", "_actor")]
-    df = df.with_columns(pl.col(fields).forward_fill().over("_rec"))
+    # Carry each field forward within its record. Rows are sorted by record, so instead of a
+    # (hashing) window function, point every row at the last row of its record holding a value.
+    df = df.with_row_index("_row").with_columns(_first=(pl.col("_rec") != pl.col("_rec").shift(1)).fill_null(True))
+    df = df.with_columns([
+        pl.col(c).gather(pl.when(pl.col(c).is_not_null() | pl.col("_first")).then(pl.col("_row")).forward_fill())
+        for c in fields
+    ] + [
+        pl.col(c).gather(pl.when(pl.col("_first")).then(pl.col("_row")).forward_fill()).alias(f"_created{c}")
+        for c in ("_t", "_actor")
+    ])
     # Several changes at one instant are one save in Salesforce: keep the state after the last one.
     last_at_instant = (pl.col("_rec") != pl.col("_rec").shift(-1)) | (pl.col("_t") != pl.col("_t").shift(-1))
     df = df.filter(last_at_instant.fill_null(True))
     audit = {
         "Id": ids.gather(df["_rec"]),
-        "CreatedDate": pl.col("_t").first().over("_rec"),
-        "CreatedById": pl.col("_actor").first().over("_rec"),
+        "CreatedDate": pl.col("_created_t"),
+        "CreatedById": pl.col("_created_actor"),
         "LastModifiedDate": pl.col("_t"),
         "LastModifiedById": pl.col("_actor"),
         "SystemModstamp": pl.col("_t"),

@@ -72,8 +72,10 @@ class _Visible:
         return v.filter((pl.col("Id") != pl.col("Id").shift(-1)).fill_null(True))
 
     def count(self, name: str) -> int:
-        table = self.org.tables[name]
-        return table.get_column("Id").filter(table.get_column("_valid_from") <= self.at).n_unique()
+        """Records existing at ``at``: first versions (rows are grouped by Id) up to ``at``."""
+        first = (pl.col("Id") != pl.col("Id").shift(1)).fill_null(True)
+        return self.org.tables[name].lazy().select(
+            (first & (pl.col("_valid_from") <= self.at)).sum()).collect().item()
 
 
 def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.DataFrame:
@@ -186,11 +188,13 @@ def _order_reworks(order: pl.DataFrame) -> pl.DataFrame:
 
 
 def directly_follows_waits(log: pl.DataFrame) -> pl.DataFrame:
-    """Waiting time per directly-follows pair: transitions, total/mean/median days, share of all waiting."""
+    """Waiting time per directly-follows pair (``log`` sorted by case, timestamp, activity order): transitions, total/mean/median days, share of all waiting."""
+    # the log is sorted by case: the next row is the next event when it belongs to the same case
     edges = log.with_columns(
-        next_activity=pl.col("activity").shift(-1).over("case_id"),
-        wait_days=_days(pl.col("timestamp").shift(-1).over("case_id") - pl.col("timestamp")),
-    ).filter(pl.col("next_activity").is_not_null())
+        next_activity=pl.col("activity").shift(-1),
+        wait_days=_days(pl.col("timestamp").shift(-1) - pl.col("timestamp")),
+        same_case=(pl.col("case_id") == pl.col("case_id").shift(-1)).fill_null(False),
+    ).filter("same_case")
     out = edges.group_by(pl.col("activity").alias("from_activity"), pl.col("next_activity").alias("to_activity")).agg(
         transitions=pl.len(), total_wait_days=pl.col("wait_days").sum(),
         mean_wait_days=pl.col("wait_days").mean(), median_wait_days=pl.col("wait_days").median(),
