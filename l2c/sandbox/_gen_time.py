@@ -73,7 +73,7 @@ class BusinessClock:
         b = np.nan_to_num(np.asarray(b, dtype=np.float64), nan=0.0)
         day = np.clip(np.floor(b), 0, self.n_days - 1).astype(np.int64)
         frac = np.clip(b - day, 0.0, 0.99999)
-        secs = WORKDAY_START_S + np.floor(frac * WORKDAY_LENGTH_S).astype(np.int64)
+        secs = WORKDAY_START_S + np.minimum(np.rint(frac * WORKDAY_LENGTH_S), WORKDAY_LENGTH_S - 1).astype(np.int64)
         local = self.dates[day].astype("datetime64[s]") + secs
         utc = local - self.utc_offset_s[np.asarray(tz, dtype=np.int64), day]
         return utc.astype("datetime64[us]")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,10 +104,10 @@ def generate_org(n_opportunities: int = 2000, seed: int = 42, now: dt.datetime |
     Same arguments, same org (bit for bit). ``now`` defaults to :data:`DEFAULT_NOW`;
     ``plan`` changes the sizes of planted behaviours (defaults documented in docs/demo-org.md).
     """
-    if not isinstance(n_opportunities, int) or n_opportunities < 1:
+    if isinstance(n_opportunities, bool) or not isinstance(n_opportunities, numbers.Integral) or n_opportunities < 1:
         raise ValueError(f"n_opportunities must be a positive integer, got {n_opportunities!r}")
     now = DEFAULT_NOW if now is None else _as_utc(now)
-    sim = OrgSimulation(n_opportunities, seed, now, plan)
+    sim = OrgSimulation(int(n_opportunities), seed, now, plan)
     tables = TableBuilder(sim).build()
     ordered = {o.name: tables[o.name] for o in OBJECTS}
     org = DemoOrg(seed=seed, n_opportunities=n_opportunities, now=now, tables=ordered)
