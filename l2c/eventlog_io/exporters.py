@@ -85,7 +85,11 @@ def export_event_log(out: str | Path, db: str | Path | None = None, *, format: s
     if not database.is_file():
         raise ExportError(f"no DuckDB file at {database}: run the pipeline or `l2c import` first")
     out.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(database), read_only=True) as con:
+    try:
+        con = duckdb.connect(str(database), read_only=True)
+    except duckdb.Error as exc:
+        raise ExportError(f"cannot open {database} to read: {exc} (is a pipeline run writing to it?)") from exc
+    with con:
         con.execute("SET TimeZone = 'UTC'")
         for name in ("event_log", "cases"):
             if relation_kind(con, config.MARTS_SCHEMA, name) is None:

@@ -190,6 +190,11 @@ def import_event_log(
                 lifecycle=lifecycle, drop_duplicates=drop_duplicates, batch_rows=batch_rows,
             )
             summary = job.run(database)
+        except duckdb.Error as exc:
+            raise EventLogImportError(
+                f"cannot import {source.path.name}: DuckDB failed ({exc}); nothing was imported, "
+                "the database is unchanged"
+            ) from exc
         finally:
             con.close()
     finally:
