@@ -348,6 +348,24 @@ def test_problems_of_all_batches_are_reported_together(loaded_db, tmp_path):
     assert fingerprint(loaded_db) == before
 
 
+def test_offsets_in_one_batch_and_naive_times_in_another_are_an_error(loaded_db, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", """
+case,activity,timestamp
+a,x,2024-01-01 10:00
+a,y,2024-01-02 10:00
+b,x,2024-01-01 10:00+01:00
+b,y,2024-01-02 10:00+01:00
+""")
+    before = fingerprint(loaded_db)
+    with pytest.raises(ValidationError) as raised:
+        import_event_log(path, loaded_db, batch_rows=2)
+    assert str(raised.value).splitlines()[1] == (
+        "  - column 'timestamp': mixes timestamps with a time-zone offset (from row 4) and without one (from row 2); "
+        "give every timestamp an offset, or none and pass --timezone"
+    )
+    assert fingerprint(loaded_db) == before
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
