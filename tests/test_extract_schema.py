@@ -10,6 +10,7 @@ import pytest
 from _extract_helpers import assert_matches_org, object_list, raw_versions, session_connection
 
 from l2c.extract import ObjectSpec, run_sync
+from l2c.extract.errors import SchemaConflict
 from l2c.extract.fields import plan_fields, split_fields, where_clause
 from l2c.extract.writer import read_state
 
@@ -153,3 +154,25 @@ def test_objects_too_wide_for_one_query_are_split_and_rejoined(new_sandbox_org, 
     con = duckdb.connect(str(db), read_only=True)
     assert read_state(con, "Opportunity").watermark == raw_versions(db, "Opportunity")["system_modstamp"].max()
     con.close()
+
+
+def test_a_fraction_in_an_integer_field_is_refused_not_rounded(tmp_path):
+    from l2c.extract.fetch import records_to_arrow
+    from l2c.extract.sync import open_database
+    from l2c.extract.writer import ObjectLoad, compare_schema, ensure_raw_schema
+
+    describe = {"name": "Account", "fields": [{"name": "Id", "type": "id"}, {"name": "SystemModstamp", "type": "datetime"},
+                                              {"name": "NumberOfEmployees", "type": "int"}]}
+    plan = plan_fields(describe, ObjectSpec("Account"))
+    records = [{"Id": "001A", "SystemModstamp": "2024-01-05T10:00:00.000+0000", "NumberOfEmployees": 12},
+               {"Id": "001B", "SystemModstamp": "2024-01-05T10:00:00.000+0000", "NumberOfEmployees": 12.5}]
+    con = open_database(tmp_path / "l2c.duckdb")
+    ensure_raw_schema(con)
+    changes, stage_types = compare_schema(con, plan)
+    load = ObjectLoad.open(con, plan, "run-1", changes, stage_types, [plan.names])
+    with pytest.raises(SchemaConflict) as err:
+        load.append(0, records_to_arrow(records, plan.fields))
+    load.rollback()
+    assert str(err.value).startswith("Account.NumberOfEmployees of record 001B: value '12.5' is not a whole number, "
+                                     "but the raw column raw_salesforce.account.number_of_employees is BIGINT")
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'account'").fetchall() == [(0,)]

@@ -51,16 +51,30 @@ def _text(value: object) -> str | None:
     return json.dumps(value, separators=(",", ":"))
 
 
+def _arrow_type(sf_type: str) -> pa.DataType | None:
+    """The Arrow type a REST value of this describe type arrives as (None: decided per column)."""
+    if sf_type in _BOOL_TYPES:
+        return pa.bool_()
+    if sf_type in _FLOAT_TYPES:
+        return pa.float64()
+    if sf_type in _INT_TYPES or sf_type == "anyType":
+        return None
+    return pa.string()
+
+
 def _column(values: list, sf_type: str) -> pa.Array:
     """One column of a REST page as Arrow, typed where JSON already typed it."""
     try:
-        if sf_type in _BOOL_TYPES:
-            return pa.array(values, pa.bool_())
         if sf_type in _INT_TYPES:
-            return pa.array(values, pa.int64())
-        if sf_type in _FLOAT_TYPES:
-            return pa.array(values, pa.float64())
-        return pa.array(values, pa.string())
+            # Inferred, not forced to int64: Arrow would silently truncate 1.5; the writer rejects it instead.
+            array = pa.array(values)
+            if pa.types.is_integer(array.type) or pa.types.is_floating(array.type) or pa.types.is_null(array.type):
+                return array
+            raise TypeError(array.type)
+        arrow_type = _arrow_type(sf_type)
+        if arrow_type is None:
+            raise TypeError(sf_type)
+        return pa.array(values, arrow_type)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         # Unexpected JSON types (an anyType history value, a number for a text field): keep the text,
         # DuckDB's cast reports values that do not fit the column.
@@ -69,11 +83,17 @@ def _column(values: list, sf_type: str) -> pa.Array:
 
 def records_to_arrow(records: list[dict], fields: list[SelectedField]) -> pa.Table:
     """REST records (dicts keyed by API name) → an Arrow table with one column per selected field."""
-    columns = {}
+    typed = [f for f in fields if _arrow_type(f.sf_type) is not None]
+    try:
+        # One C++ pass over the page for the columns whose JSON type is known.
+        table = pa.Table.from_pylist(records, schema=pa.schema([(f.name, _arrow_type(f.sf_type)) for f in typed]))
+        columns = {f.name: table.column(f.name) for f in typed}
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        columns = {}
     for f in fields:
-        name = f.name
-        columns[name] = _column([r.get(name) for r in records], f.sf_type)
-    return pa.table(columns)
+        if f.name not in columns:
+            columns[f.name] = _column([r.get(f.name) for r in records], f.sf_type)
+    return pa.table({f.name: columns[f.name] for f in fields})
 
 
 def rest_pages(conn: OrgConnection, object_name: str, soql: str, fields: list[SelectedField],

@@ -210,6 +210,7 @@ class ObjectLoad:
         )
         self.con.register("_l2c_page", page)
         try:
+            self._check_whole_numbers(names)
             self.con.execute(f"INSERT INTO {self.stage_name(chunk)} SELECT {casts} FROM _l2c_page")
         except duckdb.ConversionException as exc:
             raise self._conversion_error(page, names, exc) from None
@@ -217,6 +218,27 @@ class ObjectLoad:
             self.con.unregister("_l2c_page")
         if chunk == 0:
             self.fetched += page.num_rows
+
+    def _check_whole_numbers(self, names: list[str]) -> None:
+        """Integer columns must get whole numbers: DuckDB's cast would silently round 1.5 to 2."""
+        for n in names:
+            column_type = self.stage_types[self.fields_by_name[n].column]
+            if column_type not in ("BIGINT", "INTEGER"):
+                continue
+            text = f"CAST({quote(n)} AS VARCHAR)"
+            bad = self.con.execute(
+                f"SELECT Id, {text} FROM _l2c_page WHERE {quote(n)} IS NOT NULL AND "
+                f"TRY_CAST({text} AS DECIMAL(38,9)) IS DISTINCT FROM "
+                f"CAST(TRY_CAST({text} AS {column_type}) AS DECIMAL(38,9)) LIMIT 1"
+            ).fetchall()
+            if bad:
+                record, value = bad[0]
+                raise SchemaConflict(
+                    f"{self.plan.object_name}.{n} of record {record}: value {value[:80]!r} is not a whole number, "
+                    f"but the raw column {RAW_SCHEMA}.{self.plan.table}.{self.fields_by_name[n].column} is "
+                    f"{column_type}; nothing of this object was loaded. Migrate the column or add {n} to "
+                    "exclude_fields in the object list."
+                )
 
     def _conversion_error(self, page: pa.Table, names: list[str], exc: Exception) -> SchemaConflict:
         """Name the field, record and value that do not fit, instead of DuckDB's bare cast message."""
