@@ -35,7 +35,9 @@ from l2c.eventlog_io.mapping import LIFECYCLE_COLUMN
 EXPORT_FORMATS = ("csv", "parquet", "xes", "ocel-json", "ocel-sqlite")
 #: Case columns that describe the events rather than the case; not exported as case attributes.
 _DERIVED_CASE_COLUMNS = (C.CASE_ID, C.FIRST_EVENT_AT, C.LAST_EVENT_AT, C.EVENT_COUNT)
-_BATCH_ROWS = 200_000
+_BATCH_ROWS = 50_000
+#: DuckDB's memory budget while exporting (sorting and grouping spill to disk beyond it).
+MEMORY_LIMIT = "1GB"
 
 
 class ExportError(EventLogImportError):
@@ -91,6 +93,7 @@ def export_event_log(out: str | Path, db: str | Path | None = None, *, format: s
         raise ExportError(f"cannot open {database} to read: {exc} (is a pipeline run writing to it?)") from exc
     with con:
         con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
         for name in ("event_log", "cases"):
             if relation_kind(con, config.MARTS_SCHEMA, name) is None:
                 raise ExportError(

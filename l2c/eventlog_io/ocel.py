@@ -38,7 +38,7 @@ from l2c.eventlog_io.duck import qualified, quote, relation_kind
 STAGING_SCHEMA = "l2c_staging"
 EPOCH = "1970-01-01T00:00:00Z"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_BATCH_ROWS = 100_000
+_BATCH_ROWS = 50_000
 
 
 @dataclass(frozen=True)
