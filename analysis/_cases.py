@@ -46,7 +46,8 @@ def case_bounds(log: EventLog) -> pl.DataFrame:
 def case_table(log: EventLog) -> pl.DataFrame:
     """:func:`case_bounds` plus ``variant_index`` (UInt32, see :func:`variant_table`)."""
     if "case_table" not in log._cache:
-        _group_variants(log)
+        if "case_variant_index" not in log._cache:
+            _group_variants(log)
         log._cache["case_table"] = case_bounds(log).with_columns(log._cache["case_variant_index"])
     return log._cache["case_table"]
 
@@ -83,11 +84,14 @@ def _group_variants(log: EventLog) -> None:
     """Group the cases' activity-code sequences into variants, exactly (no hashing)."""
     starts = log.case_starts().cast(pl.Int64)
     codes, _ = log.activity_codes()
-    offsets = np.append(starts.to_numpy(), log.events.height).astype(np.int64)
     # Cases are contiguous row ranges, so the sequences are a list view over the codes: no group-by needed.
-    sequences = pl.from_arrow(
-        pa.LargeListArray.from_arrays(pa.array(offsets), codes.to_arrow())
-    ).cast(pl.List(pl.UInt32))
+    if log.events.height < 2**31:
+        offsets = np.append(starts.to_numpy(), log.events.height).astype(np.int32)
+        lists = pa.ListArray.from_arrays(pa.array(offsets), codes.to_arrow())
+    else:
+        offsets = np.append(starts.to_numpy(), log.events.height).astype(np.int64)
+        lists = pa.LargeListArray.from_arrays(pa.array(offsets), codes.to_arrow())
+    sequences = pl.from_arrow(lists)
     grouped = (
         pl.DataFrame({"codes": sequences})
         .with_row_index("case_index")

@@ -112,23 +112,18 @@ def activity_stats(log: Any) -> pl.DataFrame:
 def directly_follows_pairs(log: EventLog, *, calendar: BusinessCalendar | None = None) -> pl.DataFrame:
     """Every directly-follows pair in the log, one row per event that has a predecessor in its case.
 
-    Columns: ``case_index`` (UInt32, see :meth:`EventLog.case_index`),
-    ``row`` (the later event's row in ``log.events``), ``source_code``,
+    Columns: ``case_index`` (UInt32, see :meth:`EventLog.case_index`), ``source_code``,
     ``target_code`` (activity codes, see :meth:`EventLog.activity_codes`),
     ``wait_us`` (Int64 microseconds) and, with ``calendar=``, ``business_wait_us``.
     """
     codes, _ = log.activity_codes()
-    frame = pl.DataFrame({
-        "case_index": log.case_index(),
-        "target_code": codes,
-        "t": log.events.get_column(C.TIMESTAMP).to_physical(),
-    })
+    timestamps = log.events.get_column(C.TIMESTAMP)
+    frame = pl.DataFrame({"case_index": log.case_index(), "target_code": codes, "t": timestamps.to_physical()})
     if calendar is not None:
-        frame = frame.with_columns(calendar.working_clock(log.events.get_column(C.TIMESTAMP)).alias("clock"))
+        frame = frame.with_columns(calendar.working_clock(timestamps).alias("clock"))
     same_case = pl.col("case_index") == pl.col("case_index").shift(1)
     columns = [
         pl.col("case_index"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
         pl.col("target_code").shift(1).alias("source_code"),
         pl.col("target_code"),
         (pl.col("t") - pl.col("t").shift(1)).alias("wait_us"),
@@ -143,37 +138,57 @@ def edge_wait_stats(pairs: pl.DataFrame, waits: dict[str, str]) -> pl.DataFrame:
     ``mean``, ``median``, ``p90`` (Float64 µs, linear interpolation as numpy) and ``max``, ``total``,
     named with the column's prefix from ``waits`` (``{"wait_us": "", "business_wait_us": "business_"}``).
 
-    The pairs are grouped by edge with one stable radix sort of a 16-bit edge key
-    (up to 255 activities; a hash group-by beyond), and medians and percentiles
-    come from a partial sort (``numpy.partition``) of each edge's waits: linear
-    in the number of events, where a group-by median sorts every group.
+    Each wait is packed with its edge into one 64-bit number (edge in the top 16
+    bits, wait below), so a single numpy sort groups the edges *and* orders
+    every edge's waits: medians and percentiles are then read off by position.
+    Logs with more than 255 activities, or waits beyond 2^48 µs (8.9 years),
+    take a hash group-by instead.
     """
     source = pairs.get_column("source_code").to_numpy()
     target = pairs.get_column("target_code").to_numpy()
     width = int(max(source.max(initial=0), target.max(initial=0))) + 1
-    if width > 255 or pairs.height == 0:
+    columns_np = {column: pairs.get_column(column).to_numpy() for column in waits}
+    packable = all(v.min(initial=0) >= 0 and v.max(initial=0) < _WAIT_LIMIT for v in columns_np.values())
+    if width > 255 or pairs.height == 0 or not packable:
         return _edge_wait_stats_hashed(pairs, waits)
-    key = (source.astype(np.uint32) * width + target).astype(np.uint16)
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
-    ends = np.append(starts[1:], len(key))
-    edge = key[starts].astype(np.uint32)
-    columns: dict[str, Any] = {
-        "source_code": pl.Series(edge // width, dtype=pl.UInt32),
-        "target_code": pl.Series(edge % width, dtype=pl.UInt32),
-        "frequency": pl.Series(ends - starts, dtype=pl.Int64),
-    }
+    edge = source.astype(np.uint64)
+    edge *= np.uint64(width)
+    edge += target
+    edge <<= np.uint64(48)
+    columns: dict[str, Any] = {}
     for column, prefix in waits.items():
-        values = pairs.get_column(column).to_numpy()[order]
+        packed = edge | columns_np[column].view(np.uint64)  # waits are non-negative (checked above)
+        packed.sort()
+        keys = packed >> np.uint64(48)
+        packed &= np.uint64(_WAIT_LIMIT - 1)
+        values = packed.view(np.int64)
+        starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+        counts = np.diff(np.append(starts, len(packed)))
+        if not columns:
+            codes = keys[starts].astype(np.int64)
+            columns["source_code"] = pl.Series(codes // width, dtype=pl.UInt32)
+            columns["target_code"] = pl.Series(codes % width, dtype=pl.UInt32)
+            columns["frequency"] = pl.Series(counts, dtype=pl.Int64)
         totals = np.add.reduceat(values, starts)
-        quantiles = [_quantiles(values[a:b], (0.5, 0.9)) for a, b in zip(starts, ends, strict=True)]
-        columns[f"{prefix}mean"] = pl.Series(totals / np.maximum(ends - starts, 1), dtype=pl.Float64)
-        columns[f"{prefix}median"] = pl.Series([q[0] for q in quantiles], dtype=pl.Float64)
-        columns[f"{prefix}p90"] = pl.Series([q[1] for q in quantiles], dtype=pl.Float64)
-        columns[f"{prefix}max"] = pl.Series(np.maximum.reduceat(values, starts), dtype=pl.Int64)
+        columns[f"{prefix}mean"] = pl.Series(totals / counts, dtype=pl.Float64)
+        columns[f"{prefix}median"] = pl.Series(_sorted_quantile(values, starts, counts, 0.5), dtype=pl.Float64)
+        columns[f"{prefix}p90"] = pl.Series(_sorted_quantile(values, starts, counts, 0.9), dtype=pl.Float64)
+        columns[f"{prefix}max"] = pl.Series(values[starts + counts - 1], dtype=pl.Int64)
         columns[f"{prefix}total"] = pl.Series(totals, dtype=pl.Int64)
     return pl.DataFrame(columns)
+
+
+#: Waits packed with their edge must fit in the low 48 bits (2^48 µs ≈ 8.9 years).
+_WAIT_LIMIT = 1 << 48
+
+
+def _sorted_quantile(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, q: float) -> np.ndarray:
+    """Per group of ascending ``values``, the ``q`` quantile with linear interpolation (numpy's default)."""
+    position = q * (counts - 1)
+    low = np.floor(position).astype(np.int64)
+    high = np.minimum(low + 1, counts - 1)
+    below, above = values[starts + low].astype(np.float64), values[starts + high].astype(np.float64)
+    return below + (position - low) * (above - below)
 
 
 def _edge_wait_stats_hashed(pairs: pl.DataFrame, waits: dict[str, str]) -> pl.DataFrame:
