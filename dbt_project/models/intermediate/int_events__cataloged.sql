@@ -1,5 +1,3 @@
-{{ config(materialized='table') }}
-
 -- Events named by the activity catalog: each event's key (source_object,
 -- source_field, source_value) is looked up in the expanded catalog; events
 -- whose key has no catalog row are not activities and are dropped here.
