@@ -69,9 +69,8 @@ def variant_ids(log: EventLog) -> pl.DataFrame:
                 pl.element().replace_strict(list(range(len(names))), names, return_dtype=pl.String)
             ).alias("activities")
         ).to_series()
-        ids = [
-            hashlib.sha1(_SEP.join(seq).encode("utf-8")).hexdigest()[:12] for seq in activities.to_list()
-        ]
+        joined = activities.list.join(_SEP).to_list()  # polars joins; Python only hashes one string per variant
+        ids = [hashlib.sha1(text.encode("utf-8")).hexdigest()[:12] for text in joined]
         log._cache["variant_ids"] = pl.DataFrame({
             "variant_index": variants.get_column("variant_index"),
             "variant_id": pl.Series(ids, dtype=pl.String),
