@@ -89,7 +89,7 @@ def run_extract(credentials: dict, db: str, mode: str) -> dict:
 
     from l2c.extract import load_object_list, run_sync
 
-    objects = load_object_list(environ={})
+    objects = load_object_list()  # L2C_SF_* and L2C_EXTRACT_* variables apply, e.g. the DuckDB memory cap
     objects = replace(objects, objects=tuple(replace(o, mode=mode) for o in objects.objects))
     start = time.perf_counter()
     run = run_sync(_connection(credentials), db, objects)

@@ -176,3 +176,33 @@ def test_a_fraction_in_an_integer_field_is_refused_not_rounded(tmp_path):
     assert str(err.value).startswith("Account.NumberOfEmployees of record 001B: value '12.5' is not a whole number, "
                                      "but the raw column raw_salesforce.account.number_of_employees is BIGINT")
     assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'account'").fetchall() == [(0,)]
+
+
+def test_a_version_staged_twice_is_stored_once(tmp_path):
+    from datetime import UTC, datetime
+
+    from l2c.extract.fetch import records_to_arrow
+    from l2c.extract.sync import open_database
+    from l2c.extract.writer import ObjectLoad, compare_schema, ensure_raw_schema
+
+    describe = {"name": "Lead", "fields": [{"name": "Id", "type": "id"}, {"name": "IsDeleted", "type": "boolean"},
+                                           {"name": "SystemModstamp", "type": "datetime"},
+                                           {"name": "Status", "type": "picklist"}]}
+    plan = plan_fields(describe, ObjectSpec("Lead"))
+    page = records_to_arrow([
+        {"Id": "00QA", "IsDeleted": False, "SystemModstamp": "2024-01-05T10:00:00.000+0000", "Status": "Open"},
+        {"Id": "00QA", "IsDeleted": True, "SystemModstamp": "2024-01-05T10:00:00.000+0000", "Status": "Open"},
+        {"Id": "00QB", "IsDeleted": False, "SystemModstamp": "2024-01-06T10:00:00.000+0000", "Status": "Open"},
+    ], plan.fields)
+    con = open_database(tmp_path / "l2c.duckdb")
+    ensure_raw_schema(con)
+    changes, stage_types = compare_schema(con, plan)
+    load = ObjectLoad.open(con, plan, "run-1", changes, stage_types, [plan.names])
+    load.append(0, page)
+    load.append(0, page)  # e.g. a server repeating a page
+    new, deleted, total, watermark = load.commit(datetime.now(UTC), None, "REST", 1, 0.1)
+
+    assert (new, deleted, total) == (3, 1, 3)
+    assert watermark == datetime(2024, 1, 6, 10, tzinfo=UTC)
+    rows = con.execute("SELECT id, is_deleted FROM raw_salesforce.lead ORDER BY id, is_deleted").fetchall()
+    assert rows == [("00QA", False), ("00QA", True), ("00QB", False)]

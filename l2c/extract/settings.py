@@ -58,7 +58,7 @@ class SyncSettings:
     #: Give up on a Bulk job (and fall back to REST) after this many seconds.
     bulk_timeout_seconds: float = 3600.0
     #: DuckDB memory cap while extracting; staging spills to disk beyond it, so memory stays flat.
-    duckdb_memory_limit: str = "1GB"
+    duckdb_memory_limit: str = "512MB"
 
     ENV = {
         "bulk_threshold": "L2C_SF_BULK_THRESHOLD",
