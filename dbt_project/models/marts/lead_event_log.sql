@@ -1,7 +1,8 @@
 -- The lead event log: case = lead, converted or not. Holds every lead event
 -- and, for a converted lead, the milestone events of the opportunity it became
 -- (Opportunity Created, Quote Accepted, Closed Won, ...), so the conversion
--- funnel can follow a lead all the way to cash.
+-- funnel can follow a lead all the way to cash. The lead's source, region and
+-- industry are on every row, to split the funnel by them.
 
 with
 
@@ -22,7 +23,10 @@ lead_events as (
     select
         events.*,
         events.lead_id as lead_case_id,
-        case when leads.is_converted then leads.converted_opportunity_id end as opportunity_id
+        case when leads.is_converted then leads.converted_opportunity_id end as opportunity_id,
+        leads.lead_source,
+        leads.region,
+        leads.industry
     from events
     inner join leads
         on events.lead_id = leads.lead_id
@@ -34,7 +38,10 @@ opportunity_milestones as (
     select
         events.*,
         leads.lead_id as lead_case_id,
-        leads.converted_opportunity_id as opportunity_id
+        leads.converted_opportunity_id as opportunity_id,
+        leads.lead_source,
+        leads.region,
+        leads.industry
     from events
     inner join leads
         on events.case_id = leads.converted_opportunity_id
@@ -68,7 +75,10 @@ final as (
         old_value,
         new_value,
         opportunity_id,
-        is_milestone
+        is_milestone,
+        lead_source,
+        region,
+        industry
     from combined
 
 )
