@@ -387,17 +387,17 @@ def test_per_variant_results_equal_a_naive_per_event_computation():
 
 
 def test_edge_statistics_are_the_same_for_few_and_many_activities():
-    """Up to 255 activities edges are grouped by a radix sort, beyond by a hash group-by: same figures."""
+    """Up to 255 activities edges are grouped by one packed sort, beyond by a hash group-by: same figures."""
     from analysis.process_map import _edge_wait_stats_hashed, directly_follows_pairs, edge_wait_stats
 
     log = analysis.read_event_log(synthetic_log(2000, seed=5))
     pairs = directly_follows_pairs(log, calendar=analysis.BusinessCalendar())
     waits = {"wait_us": "", "business_wait_us": "business_"}
     key = ["source_code", "target_code"]
-    radix = edge_wait_stats(pairs, waits).sort(key)
-    hashed = _edge_wait_stats_hashed(pairs, waits).sort(key).select(radix.columns)
-    assert radix.height > 30
-    assert radix.equals(hashed.with_columns(pl.col(c).cast(radix.schema[c]) for c in radix.columns))
+    packed = edge_wait_stats(pairs, waits).sort(key)
+    hashed = _edge_wait_stats_hashed(pairs, waits).sort(key).select(packed.columns)
+    assert packed.height > 30
+    assert packed.equals(hashed.with_columns(pl.col(c).cast(packed.schema[c]) for c in packed.columns))
 
     many = log_of([(str(i // 2), f"activity {i}", f"2024-01-01 {i % 24:02d}:00") for i in range(600)])
     assert analysis.process_map(many).filter(pl.col("source") == "activity 0").get_column("median").to_list() == [
