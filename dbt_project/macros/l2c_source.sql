@@ -60,6 +60,7 @@
         {%- endif %} as _l2c_synced_at,
         {{ deleted_flags | join(' or ') if deleted_flags else 'false' }} as _l2c_is_deleted
     {% if found is none -%}
+    from (select 1 as no_rows) as absent_table
     where 1 = 0
     {%- else -%}
     from {{ found }}

@@ -66,3 +66,16 @@
 {% macro duckdb__l2c_try_cast(expression, data_type) -%}
     try_cast({{ expression }} as {{ l2c_type(data_type) }})
 {%- endmacro %}
+
+{#- Null-safe inequality: true when exactly one side is null or both differ. -#}
+{% macro l2c_is_distinct_from(left, right) -%}
+    {{ return(adapter.dispatch('l2c_is_distinct_from', 'l2c')(left, right)) }}
+{%- endmacro %}
+
+{% macro default__l2c_is_distinct_from(left, right) -%}
+    coalesce({{ left }} <> {{ right }}, {{ left }} is not null or {{ right }} is not null)
+{%- endmacro %}
+
+{% macro duckdb__l2c_is_distinct_from(left, right) -%}
+    {{ left }} is distinct from {{ right }}
+{%- endmacro %}

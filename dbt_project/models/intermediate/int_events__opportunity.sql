@@ -116,7 +116,7 @@ amount_changes as (
     from snapshots
     where
         snapshot_number > 1
-        and amount is distinct from previous_amount
+        and {{ l2c_is_distinct_from('amount', 'previous_amount') }}
         and not exists (
             select 1 from field_history
             where

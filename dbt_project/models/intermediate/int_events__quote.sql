@@ -66,7 +66,7 @@ status_changes as (
         previous_status as old_value,
         quote_status as new_value
     from status_versions
-    where quote_status is not null and quote_status is distinct from previous_status
+    where quote_status is not null and {{ l2c_is_distinct_from('quote_status', 'previous_status') }}
 
 ),
 
