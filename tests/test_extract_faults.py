@@ -110,6 +110,7 @@ def test_request_limit_exceeded_stops_the_run_cleanly(new_sandbox_org, tmp_path)
 
     assert [(o.object_name, o.status) for o in run.objects] == [("Account", "loaded"), ("Opportunity", "failed")]
     assert "REQUEST_LIMIT_EXCEEDED" in run.stopped and "Objects already loaded are kept" in run.stopped
+    assert run.objects[1].error == run.stopped and run.objects[1].api_calls == 3  # describe, COUNT(), refused page
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT object_name FROM raw_salesforce._l2c_sync_state").fetchall() == [("Account",)]
     con.close()

@@ -276,7 +276,7 @@ def sync_object(conn: OrgConnection, con: duckdb.DuckDBPyConnection, spec: Objec
         if load is not None:
             load.rollback()
         result.error = scrub(exc)
-        finish("failed")
+        exc.result = finish("failed")  # type: ignore[attr-defined]  # reported by sync_objects
         raise
     except (ExtractError, duckdb.Error) as exc:
         if load is not None:
@@ -309,7 +309,10 @@ def sync_objects(
         try:
             result = sync_object(conn, con, spec, objects.settings, available, run_id, full_refresh)
         except RunStopped as exc:
-            yield ObjectResult(spec.name, snake_case(spec.name), status="failed", error=scrub(exc))
+            failed = getattr(exc, "result", None) or ObjectResult(spec.name, snake_case(spec.name), "failed")
+            failed.error = scrub(exc)
+            _log_result(failed)
+            yield failed
             raise
         _log_result(result)
         yield result
