@@ -104,13 +104,13 @@ def test_request_limit_exceeded_stops_the_run_cleanly(new_sandbox_org, tmp_path)
     db = tmp_path / "l2c.duckdb"
     conn = session_connection(org)
     names = ["Account", "Opportunity", "Lead"]
-    # Account takes 3 calls (describe, count, query); Opportunity's query is refused
+    # Account loads; the first request about Opportunity (its describe) is refused
     org.fail_next("limit", path_contains="Opportunity")
     run = run_sync(conn, db, object_list(*names))
 
     assert [(o.object_name, o.status) for o in run.objects] == [("Account", "loaded"), ("Opportunity", "failed")]
     assert "REQUEST_LIMIT_EXCEEDED" in run.stopped and "Objects already loaded are kept" in run.stopped
-    assert run.objects[1].error == run.stopped and run.objects[1].api_calls == 3  # describe, COUNT(), refused page
+    assert run.objects[1].error == run.stopped and run.objects[1].api_calls == 1  # its describe was refused
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT object_name FROM raw_salesforce._l2c_sync_state").fetchall() == [("Account",)]
     con.close()
