@@ -63,10 +63,10 @@ def test_a_run_through_random_faults_still_equals_the_org(new_sandbox_org, tmp_p
 
 
 def test_slow_responses_time_out_and_are_retried(new_sandbox_org, tmp_path):
-    org = new_sandbox_org(faults="delay:2")
+    org = new_sandbox_org(faults="delay:4")
     db = tmp_path / "l2c.duckdb"
     org.fail_next("slow", path_contains="/query")
-    run = run_sync(session_connection(org, request_timeout_seconds=0.3), db, object_list("Opportunity"))
+    run = run_sync(session_connection(org, request_timeout_seconds=1.0), db, object_list("Opportunity"))
     assert run.ok
     assert_matches_org(db, org, "Opportunity")
 
