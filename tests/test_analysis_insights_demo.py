@@ -101,10 +101,13 @@ def test_higher_discounts_go_with_later_payment(demo):
 
 def test_lead_funnel_counts_the_planted_conversions(demo):
     db, truth = demo
-    funnel = frame(db, "select step, reached from l2c_analysis.lead_funnel")
+    funnel = frame(db, "select step, reached from l2c_analysis.lead_funnel where lead_source = '(all)'")
     reached = dict(funnel.iter_rows())
     assert reached["Lead Created"] == truth["lead_conversion"]["leads"]
     assert reached["Lead Converted"] == truth["lead_conversion"]["converted"]
+    by_source = frame(db, "select sum(reached) from l2c_analysis.lead_funnel "
+                          "where lead_source <> '(all)' and step = 'Lead Created'").item()
+    assert by_source == truth["lead_conversion"]["leads"]  # one funnel per lead source, adding up
 
 
 def test_the_planted_bottleneck_ranks_first(demo):
