@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -34,6 +35,8 @@ class Summary:
     conformance_rate: float | None
     db: Path
     report: Path
+    #: The demo org's clock at the last sync (what the marts describe).
+    org_clock: datetime | None = None
 
     def lines(self) -> list[str]:
         rate = "n/a" if self.conformance_rate is None else f"{self.conformance_rate:.1%}"
@@ -59,22 +62,37 @@ def sandbox_environment(org) -> dict[str, str]:
     }
 
 
+#: The demo is extracted like a scheduled org: several syncs a week apart, so that the status
+#: changes Salesforce keeps no history for (quotes, orders) are seen as successive versions.
+DEMO_SYNCS = 4
+DEMO_SYNC_INTERVAL = timedelta(days=7)
+
+
 def run_demo(n_opportunities: int = 2000, seed: int = 42, db: str | os.PathLike | None = None,
-             report_dir: str | os.PathLike | None = None, job: str = "l2c_daily",
+             report_dir: str | os.PathLike | None = None, syncs: int = DEMO_SYNCS,
              say=print) -> tuple[JobOutcome, Summary]:
-    """Run ``job`` (default: everything) against a freshly started demo org; return the outcome and summary."""
+    """Extract a freshly started demo org ``syncs`` times a week apart, then run everything; return the last run."""
     from l2c.sandbox.server import SandboxOrg
 
     database = config.duckdb_path(db)
     report = config.report_dir(report_dir)
     started = time.perf_counter()
-    say(f"[1/2] generating and starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...")
+    steps = syncs + 1
+    say(f"[1/{steps}] generating and starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...")
     with SandboxOrg(n_opportunities=n_opportunities, seed=seed) as org:
         say(f"      demo org serving at {org.instance_url} ({time.perf_counter() - started:.1f}s)")
-        say("[2/2] running the pipeline: Salesforce extraction → dbt build → analyses → report")
         with environment(**sandbox_environment(org)):
-            outcome = run_job(job, db=database, report_dir=report)
+            for sync in range(1, syncs):
+                say(f"[{sync + 1}/{steps}] Salesforce extraction at org time {org.clock:%Y-%m-%d} "
+                    f"(job salesforce_extract)")
+                run_job("salesforce_extract", db=database, log_level="WARNING")
+                org.advance(DEMO_SYNC_INTERVAL)
+            say(f"[{steps}/{steps}] the whole pipeline at org time {org.clock:%Y-%m-%d}: Salesforce extraction → "
+                "dbt build → analyses → report (job l2c_daily)")
+            outcome = run_job("l2c_daily", db=database, report_dir=report)
+        clock = org.clock
     summary = summarize(database, report / "index.html")
+    summary.org_clock = clock
     say(f"done in {time.perf_counter() - started:.0f}s")
     return outcome, summary
 

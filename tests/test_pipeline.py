@@ -12,6 +12,7 @@ import pytest
 
 from analysis.marts import ANALYSIS_TABLES, OPTIONAL_ANALYSIS_TABLES
 from l2c.cli import main
+from l2c.demo import DEMO_SYNC_INTERVAL
 from l2c.extract import load_object_list
 from l2c.salesforce_schema import snake_case
 from l2c.sandbox.generator import generate_org
@@ -32,7 +33,8 @@ def demo_run(tmp_path_factory):
         code = main(["demo", "--opportunities", str(N_OPPORTUNITIES), "--seed", str(SEED),
                      "--db", str(db), "--report", str(report)])
     assert code == 0, out.getvalue()
-    return db, report, out.getvalue(), generate_org(N_OPPORTUNITIES, seed=SEED)
+    clock = next(line for line in out.getvalue().splitlines() if "the whole pipeline at org time" in line)
+    return db, report, out.getvalue(), generate_org(N_OPPORTUNITIES, seed=SEED), clock
 
 
 def scalar(db, sql: str):
@@ -70,8 +72,12 @@ def test_definitions_hold_every_asset_and_check_in_one_lineage_graph():
 
 
 def test_demo_runs_every_step_and_prints_the_summary(demo_run):
-    db, report, printed, org = demo_run
-    opportunities = org.snapshot("Opportunity").filter(~org.snapshot("Opportunity")["IsDeleted"])
+    db, report, printed, org, clock_line = demo_run
+    # Four syncs a week apart: the marts describe the org as it was at the last one.
+    at = org.now + 3 * DEMO_SYNC_INTERVAL
+    assert f"org time {at:%Y-%m-%d}" in clock_line
+    shown = org.snapshot("Opportunity", at=at)
+    opportunities = shown.filter(~shown["IsDeleted"])
     cases = scalar(db, "select count(*) from l2c.cases")
     assert cases == opportunities.height
     assert f"cases (opportunities): {cases:,}" in printed
@@ -87,10 +93,13 @@ def test_demo_runs_every_step_and_prints_the_summary(demo_run):
     assert f"variants:              {variants:,}" in printed
     top = scalar(db, "select source || ' → ' || target from l2c_analysis.bottlenecks order by rank_by_total limit 1")
     assert f"top bottleneck:        {top}" in printed
+    # Successive syncs kept several versions of quotes, whose status Salesforce keeps no history of.
+    versions, quotes = scalar(db, "select [count(*), count(distinct id)] from raw_salesforce.quote")
+    assert versions > quotes
 
 
 def test_demo_writes_every_analysis_table_and_the_report(demo_run):
-    db, report, _, _ = demo_run
+    db, report, _, _, _ = demo_run
     with duckdb.connect(str(db), read_only=True) as con:
         tables = {name for (name,) in con.execute(
             "select table_name from information_schema.tables where table_schema = 'l2c_analysis'").fetchall()}
@@ -101,7 +110,7 @@ def test_demo_writes_every_analysis_table_and_the_report(demo_run):
 
 
 def test_analyze_report_and_parquet_commands_rerun_on_the_demo_marts(demo_run, tmp_path, capsys):
-    db, _, _, _ = demo_run
+    db, _, _, _, _ = demo_run
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(db.read_bytes())
     assert main(["analyze", "--db", str(copy)]) == 0

@@ -639,7 +639,7 @@ class _Import:
                    'import' AS source_object, '{source_field}' AS source_field,
                    CAST(NULL AS VARCHAR) AS source_value,
                    activity IN ({_sql_list(_catalog_milestones())}) AS is_milestone,
-                   '{description}' AS description, events, cases
+                   '{description}' AS description, events AS event_count, cases AS case_count
             FROM per_activity ORDER BY sort_order
         """)
         self._add_catalog_activities()
