@@ -11,7 +11,9 @@
         `dbt build` with a message that says what to do;
       - the loader's sync time (var `l2c_synced_at_column`) is always exposed
         as `_l2c_synced_at`, and the loader's deletion flags (var
-        `l2c_deleted_columns`) as one boolean `_l2c_is_deleted`.
+        `l2c_deleted_columns`) as one boolean `_l2c_is_deleted`;
+      - with the var `raw_parquet_dir` set, tables are read from Parquet
+        files instead of the schema (cross_db/raw_parquet.sql).
 -#}
 {% macro l2c_source(table_name) -%}
     {%- set relation = source('salesforce', table_name) -%}
@@ -21,8 +23,7 @@
 
     {%- set node = graph.sources['source.l2c.salesforce.' ~ table_name] -%}
     {%- set meta = node.config.get('meta') or node.meta or {} -%}
-    {%- set found = adapter.get_relation(
-        database=relation.database, schema=relation.schema, identifier=relation.identifier) -%}
+    {%- set found = l2c_raw_relation(relation) -%}
 
     {%- if found is none -%}
         {#- Only a real run needs the data; compiling, linting and docs work without it. -#}
@@ -35,7 +36,7 @@
         {%- do log("l2c: optional raw table " ~ relation ~ " is absent; models built on it are empty.", info=true) -%}
     {%- set present = [] -%}
     {%- else -%}
-        {%- set present = adapter.get_columns_in_relation(found) | map(attribute='name') | map('lower') | list -%}
+        {%- set present = l2c_raw_column_names(found) -%}
     {%- endif -%}
 
     {%- set synced_at = var('l2c_synced_at_column') | lower -%}

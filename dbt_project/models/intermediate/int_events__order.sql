@@ -76,7 +76,7 @@ activated as (
         order_id,
         'ActivatedDate' as source_field,
         cast(null as {{ l2c_type('string') }}) as source_value,
-        {{ l2c_to_text('valid_from') }} as event_key,
+        {{ l2c_timestamp_to_text('valid_from') }} as event_key,
         coalesce(activated_at, valid_from) as event_at,
         last_modified_by_id as resource_id,
         total_amount as amount
@@ -91,7 +91,7 @@ reworked as (
         order_id,
         'SystemModstamp' as source_field,
         'changed after activation' as source_value,
-        {{ l2c_to_text('valid_from') }} as event_key,
+        {{ l2c_timestamp_to_text('valid_from') }} as event_key,
         valid_from as event_at,
         last_modified_by_id as resource_id,
         total_amount as amount

@@ -59,7 +59,7 @@ status_changes as (
         quote_id,
         'Status' as source_field,
         quote_status as source_value,
-        {{ l2c_to_text('valid_from') }} as event_key,
+        {{ l2c_timestamp_to_text('valid_from') }} as event_key,
         valid_from as event_at,
         last_modified_by_id as resource_id,
         grand_total as amount,
