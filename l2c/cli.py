@@ -322,6 +322,32 @@ def _cmd_parquet(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_raw_parquet(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "raw-parquet",
+        help="write the raw layer (raw_salesforce) as Parquet files, for dbt on Spark",
+        description="Write every raw_salesforce table to DIR/<table>/ as Parquet, plus DIR/l2c_manifest.parquet "
+        "listing them. dbt's sources read these files when the var raw_parquet_dir is DIR: how the Spark "
+        "target gets the raw layer. See docs/scale.md.",
+    )
+    p.add_argument("--db", help=_DB_HELP)
+    p.add_argument("--out", metavar="DIR", required=True, help="directory to write into")
+    p.set_defaults(func=_cmd_raw_parquet)
+
+
+def _cmd_raw_parquet(args: argparse.Namespace) -> int:
+    from l2c.spark import MANIFEST_FILE, export_raw_parquet
+
+    try:
+        exported = export_raw_parquet(args.db, args.out)
+    except FileNotFoundError as exc:
+        raise CliError(str(exc)) from None
+    for table in exported:
+        print(f"{table.rows:>12,} rows  {table.path}")
+    print(f"{len(exported)} tables listed in {exported[0].path.parent / MANIFEST_FILE}")
+    return 0
+
+
 def _add_ui(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ui",
@@ -345,7 +371,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 #: Sub-command registrars, in the order ``l2c --help`` lists them.
 REGISTRARS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_demo, _add_run, _add_extract, _add_transform, _add_analyze, _add_report, _add_ui, _add_parquet,
-    _add_sandbox, _add_template, _add_import, _add_export,
+    _add_raw_parquet, _add_sandbox, _add_template, _add_import, _add_export,
 ]
 
 
