@@ -340,14 +340,14 @@ class TableBuilder:
         self.tables["Lead"] = leads
         history = field_history(leads, "LeadId", {"Status": ("Status", "Picklist")})
         same = (pl.col("Id") == pl.col("Id").shift(1)).fill_null(False)
-        conversions = leads.filter(same & pl.col("IsConverted") & ~pl.col("IsConverted").shift(1).fill_null(False))
+        conversions = leads.lazy().filter(same & pl.col("IsConverted") & ~pl.col("IsConverted").shift(1).fill_null(False))
         conversion_rows = conversions.select(
             pl.col("Id").alias("LeadId"), pl.col(VALID_FROM).alias("CreatedDate"),
             pl.col("LastModifiedById").alias("CreatedById"), pl.lit("leadConverted").alias("Field"),
             pl.lit(None, dtype=pl.String).alias("DataType"), pl.lit(None, dtype=pl.String).alias("OldValue"),
             pl.lit(None, dtype=pl.String).alias("NewValue"),
-        )
-        history = pl.concat([history, conversion_rows]).sort("CreatedDate", maintain_order=True)
+        ).collect()
+        history = pl.concat([history, conversion_rows], rechunk=False).sort("CreatedDate", maintain_order=True)
         self.tables["LeadHistory"] = finish_history(
             "LeadHistory", history, salesforce_ids("017", history.height, start=0))
 
@@ -405,13 +405,6 @@ class TableBuilder:
             Amount=np.where(s.won, self.won_amount, np.nan),
         ))
         frames[-1] = frames[-1].with_columns(pl.col("Amount").fill_nan(None))
-        stage_info = pl.DataFrame({
-            "StageName": [st[0] for st in OPPORTUNITY_STAGES],
-            "Probability": [float(st[1]) for st in OPPORTUNITY_STAGES],
-            "IsClosed": [st[2] for st in OPPORTUNITY_STAGES],
-            "IsWon": [st[3] for st in OPPORTUNITY_STAGES],
-            "ForecastCategoryName": [st[4] for st in OPPORTUNITY_STAGES],
-        })
         self.opp_lead_source = rng.integers(0, len(LEAD_SOURCES), n)
         new_customer = rng.random(n) < 0.6
         opp_type = np.where(new_customer, 0, 1 + rng.integers(0, 2, n))
@@ -425,9 +418,17 @@ class TableBuilder:
             "Competitor__c": _pick(["None", "Acme", "Globex", "Initech"], rng.integers(0, 4, n)),
         })
         opps = assemble("Opportunity", self.opp_ids, frames, self.cutoff, static=static)
-        opps = opps.drop(["Probability", "IsClosed", "IsWon", "ForecastCategoryName"]).join(
-            stage_info, on="StageName", how="left", maintain_order="left")
+        del frames, static
+        # stage-dependent fields follow the stage (a replacement per column: no join copying the table)
+        names = [st[0] for st in OPPORTUNITY_STAGES]
+
+        def by_stage(position: int, dtype: pl.DataType) -> pl.Expr:
+            return pl.col("StageName").replace_strict(names, [st[position] for st in OPPORTUNITY_STAGES],
+                                                      default=None, return_dtype=dtype)
+
         opps = opps.with_columns(
+            Probability=by_stage(1, pl.Float64), IsClosed=by_stage(2, pl.Boolean), IsWon=by_stage(3, pl.Boolean),
+            ForecastCategoryName=by_stage(4, pl.String),
             FiscalQuarter=pl.col("CloseDate").dt.quarter().cast(pl.Int64),
             FiscalYear=pl.col("CloseDate").dt.year().cast(pl.Int64),
         )
@@ -448,7 +449,7 @@ class TableBuilder:
         changed = ~same
         for field in ("StageName", "Amount", "CloseDate", "Probability"):
             changed = changed | pl.col(field).ne_missing(pl.col(field).shift(1))
-        snapshots = opps.filter(changed).select(
+        snapshots = opps.lazy().filter(changed).select(
             pl.col("Id").alias("OpportunityId"),
             pl.col("LastModifiedById").alias("CreatedById"),
             pl.col(VALID_FROM).alias("CreatedDate"),
@@ -459,7 +460,7 @@ class TableBuilder:
             pl.col(VALID_FROM).alias("SystemModstamp"),
             pl.lit(False).alias("IsDeleted"),
             pl.col(VALID_FROM),
-        )
+        ).collect()
         self.tables["OpportunityHistory"] = conform(
             "OpportunityHistory",
             snapshots.with_columns(Id=salesforce_ids("008", snapshots.height)),

@@ -83,40 +83,57 @@ def assemble(
     carrying them through the sort.
     """
     schema = table_schema(object_name)
-    df = pl.concat([c for c in changes if c.height], how="diagonal_relaxed")
-    df = df.filter(pl.col("_t") <= cutoff).sort(["_rec", "_t"], maintain_order=True)
-    fields = [c for c in df.columns if c not in ("_rec", "_t", "_actor")]
-    # Carry each field forward within its record. Rows are sorted by record, so instead of a
-    # (hashing) window function, point every row at the last row of its record holding a value.
-    df = df.with_row_index("_row").with_columns(_first=(pl.col("_rec") != pl.col("_rec").shift(1)).fill_null(True))
-    df = df.with_columns([
-        pl.col(c).gather(pl.when(pl.col(c).is_not_null() | pl.col("_first")).then(pl.col("_row")).forward_fill())
-        for c in fields
-    ] + [
-        pl.col(c).gather(pl.when(pl.col("_first")).then(pl.col("_row")).forward_fill()).alias(f"_created{c}")
-        for c in ("_t", "_actor")
-    ])
-    # Several changes at one instant are one save in Salesforce: keep the state after the last one.
-    last_at_instant = (pl.col("_rec") != pl.col("_rec").shift(-1)) | (pl.col("_t") != pl.col("_t").shift(-1))
-    df = df.filter(last_at_instant.fill_null(True))
-    audit = {
-        "Id": ids.gather(df["_rec"]),
-        "CreatedDate": pl.col("_created_t"),
-        "CreatedById": pl.col("_created_actor"),
-        "LastModifiedDate": pl.col("_t"),
-        "LastModifiedById": pl.col("_actor"),
-        "SystemModstamp": pl.col("_t"),
-        VALID_FROM: pl.col("_t"),
+    # The change frames are not copied: the versions' order and, per field, which change row
+    # holds the value are worked out on row numbers, then every column is gathered once.
+    df = pl.concat([c for c in changes if c.height], how="diagonal_relaxed", rechunk=False)
+    order = (df.select("_rec", "_t").with_row_index("_src").filter(pl.col("_t") <= cutoff)
+             .sort(["_rec", "_t"], maintain_order=True))
+    steps = order.select(
+        "_src",
+        _first=(pl.col("_rec") != pl.col("_rec").shift(1)).fill_null(True),
+        # several changes at one instant are one save in Salesforce: keep the state after the last one
+        _keep=((pl.col("_rec") != pl.col("_rec").shift(-1)) | (pl.col("_t") != pl.col("_t").shift(-1)))
+        .fill_null(True),
+    ).with_row_index("_pos")
+    del order
+
+    def source_rows(has_value: pl.Expr) -> pl.Series:
+        """Change row holding each kept version's value: the record's latest row with a value (or its first)."""
+        return steps.select(pl.col("_src").gather(
+            pl.when(has_value | pl.col("_first")).then(pl.col("_pos")).forward_fill()
+        ).filter(pl.col("_keep"))).to_series()
+
+    def column(name: str) -> pl.Series:
+        # one chunk: gathering text from several chunks would copy every string instead of its view
+        return df[name].rechunk()
+
+    latest = steps.filter(pl.col("_keep"))["_src"]
+    created = source_rows(pl.lit(False))
+    rec = column("_rec").gather(latest)
+    t, actor = column("_t"), column("_actor")
+    columns: dict[str, pl.Series] = {
+        "Id": ids.gather(rec),
+        "CreatedDate": t.gather(created),
+        "CreatedById": actor.gather(created),
+        "LastModifiedDate": t.gather(latest),
+        "LastModifiedById": actor.gather(latest),
     }
-    df = df.with_columns(**{k: v for k, v in audit.items() if k in schema or k == VALID_FROM})
+    columns["SystemModstamp"] = columns[VALID_FROM] = columns["LastModifiedDate"]
+    del t, actor
+    for c in df.columns:
+        if c in schema and c not in columns:
+            # carry each field forward within its record: the value of its latest change so far
+            values = column(c)
+            columns[c] = values.gather(source_rows(pl.lit(values.is_not_null()).gather(pl.col("_src"))))
     if "IsDeleted" in schema:
-        if "IsDeleted" in df.columns:
-            df = df.with_columns(pl.col("IsDeleted").fill_null(False))
-        else:
-            df = df.with_columns(IsDeleted=pl.lit(False))
+        deleted = columns.get("IsDeleted")
+        columns["IsDeleted"] = deleted.fill_null(False) if deleted is not None else pl.repeat(
+            False, rec.len(), eager=True)
     if static is not None:
-        df = df.with_columns(static.select([c for c in static.columns if c in schema])[df["_rec"]])
-    return conform(object_name, df)
+        for c in static.columns:
+            if c in schema:
+                columns[c] = static[c].gather(rec)
+    return conform(object_name, pl.DataFrame(columns))
 
 
 def field_history(
@@ -160,7 +177,7 @@ def field_history(
             pl.col("_old").cast(pl.String).alias("OldValue"),
             pl.col("_new").cast(pl.String).alias("NewValue"),
         ))
-    return pl.concat(parts).sort("CreatedDate", maintain_order=True)
+    return pl.concat(parts, rechunk=False).sort("CreatedDate", maintain_order=True)
 
 
 def finish_history(object_name: str, rows: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:

@@ -19,7 +19,7 @@ from l2c.salesforce_schema import OPPORTUNITY_STAGES
 from l2c.sandbox._gen_model import DISCOUNT_POLICY_PCT, FUTURE_DAYS
 
 if TYPE_CHECKING:
-    from l2c.sandbox._gen_model import OrgSimulation
+    from l2c.sandbox._gen_model import Plan
     from l2c.sandbox.generator import DemoOrg
 
 FORMAT_VERSION = 1
@@ -61,10 +61,12 @@ class _Visible:
     def __init__(self, org: DemoOrg, at: dt.datetime):
         self.org, self.at = org, at
 
-    def versions(self, name: str, *columns: str) -> pl.DataFrame:
-        """All versions up to ``at``, with Id, _valid_from and ``columns``."""
+    def versions(self, name: str, *columns: str, where: pl.Expr | None = None) -> pl.DataFrame:
+        """All versions up to ``at`` (and matching ``where``), with Id, _valid_from and ``columns``."""
         wanted = list(dict.fromkeys(["Id", "_valid_from", *columns]))
-        return self.org.tables[name].lazy().select(wanted).filter(pl.col("_valid_from") <= self.at).collect()
+        visible = pl.col("_valid_from") <= self.at
+        return (self.org.tables[name].lazy()
+                .filter(visible if where is None else visible & where).select(wanted).collect())
 
     def latest(self, name: str, *columns: str) -> pl.DataFrame:
         """The current version per Id at ``at`` (deleted records included), with ``columns``."""
@@ -78,106 +80,102 @@ class _Visible:
             (first & (pl.col("_valid_from") <= self.at)).sum()).collect().item()
 
 
+#: Activity names as an Enum in catalog order: sorting by it sorts by catalog position.
+_ACTIVITY = pl.Enum(ACTIVITIES)
+
+
 def opportunity_event_log(org: DemoOrg, at: dt.datetime | None = None) -> pl.DataFrame:
     """The opportunities' events up to ``at`` (default ``now``), named like the default activity catalog.
 
     Columns: ``case_id`` (Opportunity Id), ``activity``, ``timestamp``, ``activity_order``
     (catalog position, breaks same-instant ties), ``source_object``, ``source_id``.
     """
-    v = _Visible(org, org.now if at is None else at)
-    opp_created = _first_versions(v.versions("Opportunity", "CreatedDate"))
-    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "CreatedDate", "Field", "OldValue", "NewValue")
-    parts = [
-        opp_created.select(pl.col("Id").alias("case_id"), pl.lit("Opportunity Created").alias("activity"),
-                           pl.col("CreatedDate").alias("timestamp"), pl.lit("Opportunity").alias("source_object"),
-                           pl.col("Id").alias("source_id")),
-    ]
+    log = _event_log(_Visible(org, org.now if at is None else at), sources=True)
+    return log.select(
+        pl.col("case_id").cast(pl.String), pl.col("activity").cast(pl.String), "timestamp",
+        pl.col("activity").to_physical().cast(pl.Int64).alias("activity_order"), "source_object", "source_id")
+
+
+def _event_log(v: _Visible, sources: bool) -> pl.DataFrame:
+    """Events sorted by case, timestamp and catalog position; ``activity`` is :data:`_ACTIVITY`.
+
+    Without ``sources`` (the ground truth's own use) only case_id, activity and timestamp are
+    built, which keeps a 1M-opportunity log small.
+    """
+    parts: list[pl.DataFrame] = []
+
+    def add(frame: pl.DataFrame, case: str, activity: pl.Expr, timestamp: str, source: str,
+            source_id: str = "Id") -> None:
+        columns = [pl.col(case).alias("case_id"), activity.cast(_ACTIVITY).alias("activity"),
+                   pl.col(timestamp).alias("timestamp")]
+        if sources:
+            columns += [pl.lit(source).alias("source_object"), pl.col(source_id).alias("source_id")]
+        parts.append(frame.select(columns))
+
+    add(_first_versions(v.versions("Opportunity", "CreatedDate")), "Id", pl.lit("Opportunity Created"),
+        "CreatedDate", "Opportunity")
     # the first stage comes from the creation snapshot, the others from field history
     history = v.versions("OpportunityHistory", "OpportunityId", "CreatedDate", "StageName")
     first_stage = history.filter((pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
-    parts.append(first_stage.select(pl.col("OpportunityId").alias("case_id"),
-                                    (pl.lit("Stage: ") + pl.col("StageName")).alias("activity"),
-                                    pl.col("CreatedDate").alias("timestamp"),
-                                    pl.lit("OpportunityHistory").alias("source_object"), pl.col("Id").alias("source_id")))
-    del history, first_stage
-    stage = ofh.filter(pl.col("Field") == "StageName")
+    del history
+    add(first_stage, "OpportunityId", pl.lit("Stage: ") + pl.col("StageName"), "CreatedDate", "OpportunityHistory")
+    del first_stage
     closed = [s[0] for s in OPPORTUNITY_STAGES if s[2]]
-    parts.append(stage.select(
-        pl.col("OpportunityId").alias("case_id"),
-        pl.when(pl.col("NewValue").is_in(closed)).then(pl.col("NewValue"))
-        .otherwise(pl.lit("Stage: ") + pl.col("NewValue")).alias("activity"),
-        pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
-        pl.col("Id").alias("source_id")))
+    history_columns = ("OpportunityId", "CreatedDate", "OldValue", "NewValue")
+    stage = v.versions("OpportunityFieldHistory", *history_columns, where=pl.col("Field") == "StageName")
+    add(stage, "OpportunityId", pl.when(pl.col("NewValue").is_in(closed)).then(pl.col("NewValue"))
+        .otherwise(pl.lit("Stage: ") + pl.col("NewValue")), "CreatedDate", "OpportunityFieldHistory")
+    del stage
     other = {
         "Amount Changed": pl.col("Field") == "Amount",
         "Close Date Pushed": (pl.col("Field") == "CloseDate") & (pl.col("NewValue") > pl.col("OldValue")),
         "Owner Changed": pl.col("Field") == "Owner",
     }
     for activity, cond in other.items():
-        parts.append(ofh.filter(cond).select(
-            pl.col("OpportunityId").alias("case_id"), pl.lit(activity).alias("activity"),
-            pl.col("CreatedDate").alias("timestamp"), pl.lit("OpportunityFieldHistory").alias("source_object"),
-            pl.col("Id").alias("source_id")))
-    del ofh, stage
+        add(v.versions("OpportunityFieldHistory", *history_columns, where=cond), "OpportunityId",
+            pl.lit(activity), "CreatedDate", "OpportunityFieldHistory")
     quote = v.versions("Quote", "OpportunityId", "CreatedDate", "Status")
-    parts.append(_first_versions(quote).select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Created").alias("activity"),
-        pl.col("CreatedDate").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
+    add(_first_versions(quote), "OpportunityId", pl.lit("Quote Created"), "CreatedDate", "Quote")
     status = _changes_to(quote, "Status").filter(pl.col("Status").is_in(["Presented", "Accepted", "Denied"]))
-    parts.append(status.select(
-        pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
-        pl.col("_valid_from").alias("timestamp"), pl.lit("Quote").alias("source_object"), pl.col("Id").alias("source_id")))
+    add(status, "OpportunityId", pl.lit("Quote ") + pl.col("Status"), "_valid_from", "Quote")
     quote_opp = _first_versions(quote).select(pl.col("Id").alias("TargetObjectId"), pl.col("OpportunityId"))
+    del quote, status
     pi = v.versions("ProcessInstance", "TargetObjectId", "CreatedDate", "Status").join(
         quote_opp, on="TargetObjectId", how="inner")
-    parts.append(_first_versions(pi).select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Quote Approval Requested").alias("activity"),
-        pl.col("CreatedDate").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
-        pl.col("Id").alias("source_id")))
+    add(_first_versions(pi), "OpportunityId", pl.lit("Quote Approval Requested"), "CreatedDate", "ProcessInstance")
     decided = _changes_to(pi, "Status").filter(pl.col("Status").is_in(["Approved", "Rejected"]))
-    parts.append(decided.select(
-        pl.col("OpportunityId").alias("case_id"), (pl.lit("Quote ") + pl.col("Status")).alias("activity"),
-        pl.col("_valid_from").alias("timestamp"), pl.lit("ProcessInstance").alias("source_object"),
-        pl.col("Id").alias("source_id")))
-    contract_opp = (v.versions("Opportunity", "ContractId").filter(pl.col("ContractId").is_not_null())
+    add(decided, "OpportunityId", pl.lit("Quote ") + pl.col("Status"), "_valid_from", "ProcessInstance")
+    del pi, decided, quote_opp
+    contract_opp = (v.versions("Opportunity", "ContractId", where=pl.col("ContractId").is_not_null())
                     .unique("Id", keep="last").select(pl.col("ContractId"), pl.col("Id").alias("case_id")))
-    contract = v.versions("Contract", "CreatedDate", "Status").join(contract_opp, left_on="Id", right_on="ContractId", how="inner")
-    parts.append(_first_versions(contract).select(
-        "case_id", pl.lit("Contract Created").alias("activity"), pl.col("CreatedDate").alias("timestamp"),
-        pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
-    parts.append(_changes_to(contract, "Status").filter(pl.col("Status") == "Activated").select(
-        "case_id", pl.lit("Contract Activated").alias("activity"), pl.col("_valid_from").alias("timestamp"),
-        pl.lit("Contract").alias("source_object"), pl.col("Id").alias("source_id")))
+    contract = v.versions("Contract", "CreatedDate", "Status").join(
+        contract_opp, left_on="Id", right_on="ContractId", how="inner")
+    add(_first_versions(contract), "case_id", pl.lit("Contract Created"), "CreatedDate", "Contract")
+    add(_changes_to(contract, "Status").filter(pl.col("Status") == "Activated"), "case_id",
+        pl.lit("Contract Activated"), "_valid_from", "Contract")
+    del contract, contract_opp
     order = v.versions("Order", "OpportunityId", "CreatedDate", "Status", "TotalAmount")
-    parts.append(_first_versions(order).select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Created").alias("activity"),
-        pl.col("CreatedDate").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
-    parts.append(_changes_to(order, "Status").filter(pl.col("Status") == "Activated").select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Activated").alias("activity"),
-        pl.col("_valid_from").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
-    parts.append(_order_reworks(order).select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Order Reworked").alias("activity"),
-        pl.col("_valid_from").alias("timestamp"), pl.lit("Order").alias("source_object"), pl.col("Id").alias("source_id")))
+    add(_first_versions(order), "OpportunityId", pl.lit("Order Created"), "CreatedDate", "Order")
+    add(_changes_to(order, "Status").filter(pl.col("Status") == "Activated"), "OpportunityId",
+        pl.lit("Order Activated"), "_valid_from", "Order")
+    add(_order_reworks(order), "OpportunityId", pl.lit("Order Reworked"), "_valid_from", "Order")
     order_opp = _first_versions(order).select(pl.col("Id").alias("blng__Order__c"), pl.col("OpportunityId"))
-    invoice = v.versions("blng__Invoice__c", "blng__Order__c", "blng__InvoiceStatus__c").join(order_opp, on="blng__Order__c", how="inner")
-    parts.append(_changes_to(invoice, "blng__InvoiceStatus__c").filter(pl.col("blng__InvoiceStatus__c") == "Posted")
-                 .select(pl.col("OpportunityId").alias("case_id"), pl.lit("Invoice Posted").alias("activity"),
-                         pl.col("_valid_from").alias("timestamp"), pl.lit("blng__Invoice__c").alias("source_object"),
-                         pl.col("Id").alias("source_id")))
+    del order
+    invoice = v.versions("blng__Invoice__c", "blng__Order__c", "blng__InvoiceStatus__c").join(
+        order_opp, on="blng__Order__c", how="inner")
+    add(_changes_to(invoice, "blng__InvoiceStatus__c").filter(pl.col("blng__InvoiceStatus__c") == "Posted"),
+        "OpportunityId", pl.lit("Invoice Posted"), "_valid_from", "blng__Invoice__c")
     invoice_opp = _first_versions(invoice).select(pl.col("Id").alias("blng__Invoice__c"), "OpportunityId")
+    del invoice, order_opp
+    paid = _first_versions(v.versions("blng__Payment__c", "CreatedDate")).select(
+        pl.col("Id").alias("blng__Payment__c"), pl.col("CreatedDate").alias("paid_at"))
     payments = (v.latest("blng__PaymentAllocationInvoice__c", "blng__Invoice__c", "blng__Payment__c")
-                .join(invoice_opp, on="blng__Invoice__c")
-                .join(_first_versions(v.versions("blng__Payment__c", "CreatedDate")).select(pl.col("Id").alias("blng__Payment__c"),
-                                                                    pl.col("CreatedDate").alias("paid_at")),
-                      on="blng__Payment__c"))
-    parts.append(payments.select(
-        pl.col("OpportunityId").alias("case_id"), pl.lit("Payment Received").alias("activity"),
-        pl.col("paid_at").alias("timestamp"), pl.lit("blng__Payment__c").alias("source_object"),
-        pl.col("blng__Payment__c").alias("source_id")))
-    order_of = pl.DataFrame({"activity": list(ACTIVITIES), "activity_order": list(range(len(ACTIVITIES)))})
-    log = pl.concat(parts).join(order_of, on="activity", how="left")
-    return log.sort(["case_id", "timestamp", "activity_order"]).select(
-        "case_id", "activity", "timestamp", "activity_order", "source_object", "source_id")
+                .join(invoice_opp, on="blng__Invoice__c").join(paid, on="blng__Payment__c"))
+    add(payments, "OpportunityId", pl.lit("Payment Received"), "paid_at", "blng__Payment__c", "blng__Payment__c")
+    del payments, paid, invoice_opp
+    log = pl.concat(parts, rechunk=False)
+    parts.clear()
+    return log.sort(["case_id", "timestamp", "activity"])
 
 
 def _order_reworks(order: pl.DataFrame) -> pl.DataFrame:
@@ -190,17 +188,20 @@ def _order_reworks(order: pl.DataFrame) -> pl.DataFrame:
 def directly_follows_waits(log: pl.DataFrame) -> pl.DataFrame:
     """Waiting time per directly-follows pair (``log`` sorted by case, timestamp, activity order): transitions, total/mean/median days, share of all waiting."""
     # the log is sorted by case: the next row is the next event when it belongs to the same case
-    edges = log.with_columns(
-        next_activity=pl.col("activity").shift(-1),
+    edges = log.lazy().select(
+        pl.col("activity").alias("from_activity"),
+        pl.col("activity").shift(-1).alias("to_activity"),
         wait_days=_days(pl.col("timestamp").shift(-1) - pl.col("timestamp")),
         same_case=(pl.col("case_id") == pl.col("case_id").shift(-1)).fill_null(False),
     ).filter("same_case")
-    out = edges.group_by(pl.col("activity").alias("from_activity"), pl.col("next_activity").alias("to_activity")).agg(
+    out = edges.group_by("from_activity", "to_activity").agg(
         transitions=pl.len(), total_wait_days=pl.col("wait_days").sum(),
         mean_wait_days=pl.col("wait_days").mean(), median_wait_days=pl.col("wait_days").median(),
-    )
-    return out.with_columns(share_of_total_wait=pl.col("total_wait_days") / pl.col("total_wait_days").sum()).sort(
-        ["total_wait_days", "from_activity", "to_activity"], descending=[True, False, False])
+    ).collect()
+    return out.with_columns(
+        pl.col("from_activity", "to_activity").cast(pl.String),
+        share_of_total_wait=pl.col("total_wait_days") / pl.col("total_wait_days").sum(),
+    ).sort(["total_wait_days", "from_activity", "to_activity"], descending=[True, False, False])
 
 
 def _r(x: float | None, digits: int = 3) -> float | None:
@@ -211,23 +212,25 @@ def _ids(df: pl.DataFrame, column: str) -> list[str]:
     return sorted(df[column].unique().to_list())
 
 
-def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
-    """The ground-truth document (``ground_truth.json``) for an org generated from ``sim``."""
+def ground_truth(org: DemoOrg, plan: Plan, slow_rep_id: str) -> dict:
+    """The ground-truth document (``ground_truth.json``) of an org generated with ``plan``."""
     now = org.now
     v = _Visible(org, now)
-    log = opportunity_event_log(org)
+    log = _event_log(v, sources=False)
+    bottleneck = _bottleneck(log, plan)
+    slow_rep = _slow_rep(v, log, slow_rep_id, plan)
+    del log
     opp = v.latest("Opportunity", "IsWon", "IsClosed", "CloseDate")
     won = opp.filter(pl.col("IsWon"))
     lost = opp.filter(pl.col("IsClosed") & ~pl.col("IsWon"))
     leads = v.latest("Lead", "IsDeleted", "IsConverted").filter(~pl.col("IsDeleted"))
-    slow_rep_id = sim.user_ids[sim.slow_rep]
-    plan = dataclasses.asdict(sim.plan)
+    plan_fields = dataclasses.asdict(plan)
     return {
         "format_version": FORMAT_VERSION,
         "generator": {
             "seed": org.seed, "n_opportunities": org.n_opportunities, "now": now.isoformat(),
             "timeline_end": (now + dt.timedelta(days=FUTURE_DAYS)).isoformat(),
-            "measured_at": now.isoformat(), "discount_policy_pct": DISCOUNT_POLICY_PCT, "plan": plan,
+            "measured_at": now.isoformat(), "discount_policy_pct": DISCOUNT_POLICY_PCT, "plan": plan_fields,
         },
         "counts": {
             "opportunities": opp.height, "won": won.height, "lost": lost.height,
@@ -237,15 +240,15 @@ def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
         },
         "activities": list(ACTIVITIES),
         "behaviours": {
-            "bottleneck": _bottleneck(log, sim),
-            "slow_rep": _slow_rep(v, log, slow_rep_id, sim),
-            "slow_contract_approval_region": _slow_contract_region(v, sim),
-            "discount_above_policy_without_approval": _skipped_approvals(v, won, sim),
+            "bottleneck": bottleneck,
+            "slow_rep": slow_rep,
+            "slow_contract_approval_region": _slow_contract_region(v, plan),
+            "discount_above_policy_without_approval": _skipped_approvals(v, won, plan),
             "rework": _rework(v),
-            "late_paying_segment": _late_payers(v, sim),
-            "discount_effects": _discount_effects(v, sim),
-            "won_without_accepted_quote": _won_without_accepted_quote(v, won, sim),
-            "quarter_end_push": _quarter_end_push(won, sim),
+            "late_paying_segment": _late_payers(v, plan),
+            "discount_effects": _discount_effects(v, plan),
+            "won_without_accepted_quote": _won_without_accepted_quote(v, won, plan),
+            "quarter_end_push": _quarter_end_push(won, plan),
             "non_standard_contract_terms": _non_standard_terms(v),
             "lead_conversion": {
                 "leads": leads.height, "converted": int(leads["IsConverted"].sum()),
@@ -256,7 +259,7 @@ def ground_truth(org: DemoOrg, sim: OrgSimulation) -> dict:
     }
 
 
-def _bottleneck(log: pl.DataFrame, sim: OrgSimulation) -> dict:
+def _bottleneck(log: pl.DataFrame, plan: Plan) -> dict:
     frm, to = "Stage: Proposal/Price Quote", "Quote Created"
     waits = directly_follows_waits(log)
     edge = waits.filter((pl.col("from_activity") == frm) & (pl.col("to_activity") == to))
@@ -267,7 +270,7 @@ def _bottleneck(log: pl.DataFrame, sim: OrgSimulation) -> dict:
     return {
         "from_activity": frm, "to_activity": to,
         "description": "Quotes are created long after the opportunity reaches Proposal/Price Quote.",
-        "planted": {"mean_business_days": sim.plan.bottleneck_mean_business_days,
+        "planted": {"mean_business_days": plan.bottleneck_mean_business_days,
                     "other_stage_steps_mean_business_days": 4.0},
         "measured": {
             "transitions": e.get("transitions", 0), "mean_wait_days": _r(e.get("mean_wait_days")),
@@ -290,7 +293,7 @@ def _cycle_times(log: pl.DataFrame) -> pl.DataFrame:
     return created.join(closed, on="case_id").with_columns(cycle_days=_days(pl.col("closed") - pl.col("created")))
 
 
-def _slow_rep(v: _Visible, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) -> dict:
+def _slow_rep(v: _Visible, log: pl.DataFrame, rep_id: str, plan: Plan) -> dict:
     owners = v.latest("Opportunity", "OwnerId").select(pl.col("Id").alias("case_id"), "OwnerId")
     cycles = _cycle_times(log).join(owners, on="case_id").filter(pl.col("won"))
     rep = cycles.filter(pl.col("OwnerId") == rep_id)
@@ -301,7 +304,7 @@ def _slow_rep(v: _Visible, log: pl.DataFrame, rep_id: str, sim: OrgSimulation) -
     return {
         "user_id": rep_id, "name": rep_name,
         "description": "Every waiting time the rep controls is doubled on this rep's opportunities.",
-        "planted": {"waiting_time_factor": sim.plan.slow_rep_factor},
+        "planted": {"waiting_time_factor": plan.slow_rep_factor},
         "measured": {
             "won_opportunities": rep.height, "mean_won_cycle_days": _r(rep["cycle_days"].mean()),
             "others_won_opportunities": others.height,
@@ -327,8 +330,8 @@ def _contract_approval(v: _Visible) -> pl.DataFrame:
                           approval_days=_days(pl.col("activated") - pl.col("in_approval"))))
 
 
-def _slow_contract_region(v: _Visible, sim: OrgSimulation) -> dict:
-    region = sim.plan.slow_contract_region
+def _slow_contract_region(v: _Visible, plan: Plan) -> dict:
+    region = plan.slow_contract_region
     c = _contract_approval(v)
     per_region = c.group_by("Region__c").agg(
         contracts=pl.len(), mean_days=pl.col("created_to_activated_days").mean(),
@@ -338,8 +341,8 @@ def _slow_contract_region(v: _Visible, sim: OrgSimulation) -> dict:
     return {
         "region": region, "from_activity": "Contract Created", "to_activity": "Contract Activated",
         "description": f"Contracts of {region} accounts wait much longer in 'In Approval Process' before Activated.",
-        "planted": {"mean_approval_business_days": sim.plan.slow_contract_mean_business_days,
-                    "other_regions_mean_approval_business_days": sim.plan.contract_mean_business_days},
+        "planted": {"mean_approval_business_days": plan.slow_contract_mean_business_days,
+                    "other_regions_mean_approval_business_days": plan.contract_mean_business_days},
         "measured": {
             "contracts": slow.height, "mean_days": _r(slow["created_to_activated_days"].mean()),
             "others_contracts": others.height, "others_mean_days": _r(others["created_to_activated_days"].mean()),
@@ -358,7 +361,7 @@ def _accepted_quotes(v: _Visible) -> pl.DataFrame:
     return v.latest("Quote", "OpportunityId", "Status", "Discount").filter(pl.col("Status") == "Accepted")
 
 
-def _skipped_approvals(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+def _skipped_approvals(v: _Visible, won: pl.DataFrame, plan: Plan) -> dict:
     accepted = _accepted_quotes(v).join(won.select(pl.col("Id").alias("OpportunityId")), on="OpportunityId")
     approvals = v.latest("ProcessInstance", "TargetObjectId").select(pl.col("TargetObjectId").alias("Id")).unique()
     above = accepted.filter(pl.col("Discount") > DISCOUNT_POLICY_PCT)
@@ -366,7 +369,7 @@ def _skipped_approvals(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> di
     return {
         "policy": f"Quotes with Discount > {DISCOUNT_POLICY_PCT:g}% need an approved ProcessInstance",
         "description": "A known share of quotes above the policy skip the approval process.",
-        "planted": {"skipped_share_of_quotes_above_policy": sim.plan.approval_skipped_share},
+        "planted": {"skipped_share_of_quotes_above_policy": plan.approval_skipped_share},
         "measured": {
             "won_opportunities": won.height, "won_with_accepted_quote_above_policy": above.height,
             "won_above_policy_without_approval": skipped.height,
@@ -381,8 +384,8 @@ def _skipped_approvals(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> di
 
 
 def _rework(v: _Visible) -> dict:
-    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "Field", "OldValue", "NewValue").filter(
-        pl.col("Field") == "StageName")
+    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "OldValue", "NewValue",
+                     where=pl.col("Field") == "StageName")
     order = pl.DataFrame({"stage": list(_OPEN_STAGE_ORDER), "rank": list(_OPEN_STAGE_ORDER.values())})
     back = (ofh.join(order.rename({"stage": "OldValue", "rank": "old_rank"}), on="OldValue")
             .join(order.rename({"stage": "NewValue", "rank": "new_rank"}), on="NewValue")
@@ -438,8 +441,8 @@ def _payments(v: _Visible) -> pl.DataFrame:
                           days_to_pay=(pl.col("blng__PaymentDate__c") - pl.col("blng__InvoiceDate__c")).dt.total_days()))
 
 
-def _late_payers(v: _Visible, sim: OrgSimulation) -> dict:
-    segment = sim.plan.late_segment
+def _late_payers(v: _Visible, plan: Plan) -> dict:
+    segment = plan.late_segment
     p = _payments(v)
     per = p.group_by("Customer_Segment__c").agg(
         paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean(),
@@ -449,7 +452,7 @@ def _late_payers(v: _Visible, sim: OrgSimulation) -> dict:
     return {
         "segment": segment, "from_activity": "Invoice Posted", "to_activity": "Payment Received",
         "description": f"{segment} customers pay long after the due date (invoices are due net 30).",
-        "planted": {"extra_days_late_mean": sim.plan.late_segment_extra_days, "payment_terms_days": 30},
+        "planted": {"extra_days_late_mean": plan.late_segment_extra_days, "payment_terms_days": 30},
         "measured": {
             "paid_invoices": slow.height, "mean_days_late": _r(slow["days_late"].mean()),
             "mean_days_to_pay": _r(slow["days_to_pay"].mean()),
@@ -465,7 +468,7 @@ def _late_payers(v: _Visible, sim: OrgSimulation) -> dict:
     }
 
 
-def _discount_effects(v: _Visible, sim: OrgSimulation) -> dict:
+def _discount_effects(v: _Visible, plan: Plan) -> dict:
     p = _payments(v).filter(pl.col("Discount").is_not_null())
     stats = p.select(
         corr_late=pl.corr("Discount", "days_late"),
@@ -479,7 +482,7 @@ def _discount_effects(v: _Visible, sim: OrgSimulation) -> dict:
              .group_by("band").agg(paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean()).sort("band"))
     return {
         "description": "Higher discounts go with later payment: days late grow with the accepted quote's discount.",
-        "planted": {"days_late_per_discount_pct": sim.plan.late_days_per_discount_pct},
+        "planted": {"days_late_per_discount_pct": plan.late_days_per_discount_pct},
         "measured": {
             "paid_invoices": p.height, "corr_discount_days_late": _r(stats["corr_late"]),
             "slope_days_late_per_discount_pct": _r(stats["slope"]),
@@ -492,7 +495,7 @@ def _discount_effects(v: _Visible, sim: OrgSimulation) -> dict:
     }
 
 
-def _won_without_accepted_quote(v: _Visible, won: pl.DataFrame, sim: OrgSimulation) -> dict:
+def _won_without_accepted_quote(v: _Visible, won: pl.DataFrame, plan: Plan) -> dict:
     quotes = v.latest("Quote", "OpportunityId", "Status")
     accepted = quotes.filter(pl.col("Status") == "Accepted").select("OpportunityId").unique()
     ids = won.select(pl.col("Id").alias("OpportunityId"))
@@ -500,7 +503,7 @@ def _won_without_accepted_quote(v: _Visible, won: pl.DataFrame, sim: OrgSimulati
     no_quote = without.join(quotes.select("OpportunityId").unique(), on="OpportunityId", how="anti")
     return {
         "description": "Deals closed won although no quote was accepted (some never had a quote).",
-        "planted": {"share_of_won": sim.plan.won_without_accepted_quote_share},
+        "planted": {"share_of_won": plan.won_without_accepted_quote_share},
         "measured": {"won_opportunities": won.height, "without_accepted_quote": without.height,
                      "without_any_quote": no_quote.height,
                      "share_of_won": _r(without.height / won.height if won.height else 0.0, 4)},
@@ -509,12 +512,12 @@ def _won_without_accepted_quote(v: _Visible, won: pl.DataFrame, sim: OrgSimulati
     }
 
 
-def _quarter_end_push(won: pl.DataFrame, sim: OrgSimulation) -> dict:
+def _quarter_end_push(won: pl.DataFrame, plan: Plan) -> dict:
     q = won.with_columns(quarter_end=pl.col("CloseDate").dt.offset_by("1q").dt.truncate("1q").dt.offset_by("-1d"))
     in_window = q.filter((pl.col("quarter_end") - pl.col("CloseDate")).dt.total_days() < 14)
     return {
         "description": "More deals close in the last two weeks of a quarter.",
-        "planted": {"pushed_share_of_won": sim.plan.quarter_end_push_share},
+        "planted": {"pushed_share_of_won": plan.quarter_end_push_share},
         "measured": {"won_opportunities": won.height, "closed_in_last_14_days_of_quarter": in_window.height,
                      "share": _r(in_window.height / won.height if won.height else 0.0, 4),
                      "share_without_push": 0.154},

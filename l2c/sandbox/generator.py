@@ -109,9 +109,12 @@ def generate_org(n_opportunities: int = 2000, seed: int = 42, now: dt.datetime |
     now = DEFAULT_NOW if now is None else _as_utc(now)
     sim = OrgSimulation(int(n_opportunities), seed, now, plan)
     tables = TableBuilder(sim).build()
-    ordered = {o.name: tables[o.name] for o in OBJECTS}
-    org = DemoOrg(seed=seed, n_opportunities=n_opportunities, now=now, tables=ordered)
-    org.ground_truth = ground_truth(org, sim)
+    plan, slow_rep_id = sim.plan, sim.user_ids[sim.slow_rep]
+    # the simulation's per-opportunity arrays are not needed any more: free them before measuring
+    del sim
+    org = DemoOrg(seed=seed, n_opportunities=n_opportunities, now=now,
+                  tables={o.name: tables.pop(o.name) for o in OBJECTS})
+    org.ground_truth = ground_truth(org, plan, slow_rep_id)
     return org
 
 
