@@ -197,10 +197,11 @@ def _reference_checks() -> list[tuple[str, str, tuple[str, ...]]]:
 def test_every_reference_resolves_to_a_record_existing_at_that_time(org):
     """A version's references point to records whose first version is not later than it."""
     created = pl.concat([
-        t.group_by("Id").agg(pl.col("_valid_from").min().alias("target_from")) for t in org.tables.values()
+        t.group_by(pl.col("Id").cast(pl.String)).agg(pl.col("_valid_from").min().alias("target_from"))
+        for t in org.tables.values()
     ])
     for name, field, _targets in _reference_checks():
-        refs = org.tables[name].select("_valid_from", pl.col(field).alias("ref")).drop_nulls("ref")
+        refs = org.tables[name].select("_valid_from", pl.col(field).cast(pl.String).alias("ref")).drop_nulls("ref")
         resolved = refs.join(created, left_on="ref", right_on="Id", how="left")
         dangling = resolved.filter(pl.col("target_from").is_null())
         assert dangling.height == 0, f"{name}.{field}: {dangling['ref'].head(3).to_list()} do not exist"
@@ -211,7 +212,7 @@ def test_every_reference_resolves_to_a_record_existing_at_that_time(org):
 def test_references_point_to_objects_of_the_declared_type(org):
     prefix = {get_object(o.name).key_prefix: o.name for o in OBJECTS if not o.is_history}
     for name, field, targets in _reference_checks():
-        values = org.tables[name][field].drop_nulls().str.slice(0, 3).unique().to_list()
+        values = org.tables[name][field].drop_nulls().cast(pl.String).str.slice(0, 3).unique().to_list()
         assert {prefix[v] for v in values} <= set(targets), f"{name}.{field}"
 
 
@@ -239,7 +240,8 @@ def test_field_history_mirrors_the_opportunity_versions(org):
     data_types = dict(ofh.filter(pl.col("Field") != "created").select("Field", "DataType").unique().iter_rows())
     assert data_types == {"StageName": "Picklist", "Amount": "Currency", "CloseDate": "Date", "Owner": "EntityId"}
     owners = ofh.filter(pl.col("Field") == "Owner")
-    assert owners["NewValue"].str.starts_with("005").all() and owners["OldValue"].str.starts_with("005").all()
+    values = owners.select(pl.col("NewValue", "OldValue").cast(pl.String))
+    assert values["NewValue"].str.starts_with("005").all() and values["OldValue"].str.starts_with("005").all()
     # one OpportunityHistory snapshot per version changing stage, amount, close date or probability
     assert org.tables["OpportunityHistory"].height >= stage_changes.height + opps["Id"].n_unique()
 

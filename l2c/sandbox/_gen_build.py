@@ -343,9 +343,9 @@ class TableBuilder:
         conversions = leads.lazy().filter(same & pl.col("IsConverted") & ~pl.col("IsConverted").shift(1).fill_null(False))
         conversion_rows = conversions.select(
             pl.col("Id").alias("LeadId"), pl.col(VALID_FROM).alias("CreatedDate"),
-            pl.col("LastModifiedById").alias("CreatedById"), pl.lit("leadConverted").alias("Field"),
-            pl.lit(None, dtype=pl.String).alias("DataType"), pl.lit(None, dtype=pl.String).alias("OldValue"),
-            pl.lit(None, dtype=pl.String).alias("NewValue"),
+            pl.col("LastModifiedById").alias("CreatedById"), pl.lit("leadConverted", dtype=pl.Categorical).alias("Field"),
+            pl.lit(None, dtype=pl.Categorical).alias("DataType"), pl.lit(None, dtype=pl.Categorical).alias("OldValue"),
+            pl.lit(None, dtype=pl.Categorical).alias("NewValue"),
         ).collect()
         history = pl.concat([history, conversion_rows], rechunk=False).sort("CreatedDate", maintain_order=True)
         self.tables["LeadHistory"] = finish_history(
@@ -428,7 +428,7 @@ class TableBuilder:
 
         opps = opps.with_columns(
             Probability=by_stage(1, pl.Float64), IsClosed=by_stage(2, pl.Boolean), IsWon=by_stage(3, pl.Boolean),
-            ForecastCategoryName=by_stage(4, pl.String),
+            ForecastCategoryName=by_stage(4, pl.Categorical),
             FiscalQuarter=pl.col("CloseDate").dt.quarter().cast(pl.Int64),
             FiscalYear=pl.col("CloseDate").dt.year().cast(pl.Int64),
         )

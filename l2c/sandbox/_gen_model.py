@@ -170,7 +170,8 @@ class OrgSimulation:
         manager = np.full(n_users, -1, dtype=np.int64)
         manager[np.isin(kind, ["billing", "contracts", "manager"])] = 1
         manager[r0:] = m0 + team[r0:]
-        self.user_ids = salesforce_ids("005", n_users)
+        # set-up ids are categorical in the tables (see _gen_tables.is_categorical): gathers move codes
+        self.user_ids = salesforce_ids("005", n_users).cast(pl.Categorical)
         self.user_kind, self.user_region, self.user_team, self.user_tz = kind, region, team, tz
         self.user_manager = manager
         self.rep_users = np.arange(r0, n_users)
@@ -207,8 +208,8 @@ class OrgSimulation:
         )
 
     def _products(self) -> None:
-        self.product_ids = salesforce_ids("01t", len(ref.PRODUCTS))
-        self.pricebook_entry_ids = salesforce_ids("01u", len(ref.PRODUCTS))
+        self.product_ids = salesforce_ids("01t", len(ref.PRODUCTS)).cast(pl.Categorical)
+        self.pricebook_entry_ids = salesforce_ids("01u", len(ref.PRODUCTS)).cast(pl.Categorical)
         self.product_family = np.array([p[1] for p in ref.PRODUCTS])
         self.product_price = np.array([p[2] for p in ref.PRODUCTS])
         self.pricebook_id = salesforce_ids("01s", 1)[0]

@@ -18,7 +18,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from l2c.salesforce_schema import get_object
+from l2c.salesforce_schema import Field, get_object
 
 UTC_DATETIME = pl.Datetime("us", "UTC")
 VALID_FROM = "_valid_from"
@@ -26,8 +26,20 @@ VALID_FROM = "_valid_from"
 _NUMERIC_TYPES = {"currency": pl.Float64, "percent": pl.Float64, "double": pl.Float64, "int": pl.Int64}
 
 
+#: Objects with few records whose ids fill many rows (owners, creators, products, stages).
+SETUP_OBJECTS = frozenset({
+    "User", "UserRole", "Product2", "OpportunityStage", "Pricebook2", "PricebookEntry", "ProcessDefinition",
+})
+#: Text fields the generator fills from short vocabularies (first and last names, places, titles, subjects).
+VOCABULARY_FIELDS = frozenset({
+    "FirstName", "LastName", "Title", "Department", "Division", "TimeZoneSidKey",
+    "Street", "City", "State", "Country", "BillingStreet", "BillingCity", "BillingState", "BillingCountry",
+    "Subject", "Location", "CustomerSignedTitle", "SpecialTerms", "Comments", "Description",
+})
+
+
 def polars_type(sf_type: str) -> pl.DataType:
-    """Polars dtype of a Salesforce describe type in demo-org tables."""
+    """Polars dtype of a Salesforce describe type in demo-org tables (text: ``String``, see :func:`field_type`)."""
     if sf_type == "datetime":
         return UTC_DATETIME
     if sf_type == "date":
@@ -39,10 +51,32 @@ def polars_type(sf_type: str) -> pl.DataType:
     return pl.String()
 
 
+def is_categorical(object_name: str, field: Field) -> bool:
+    """Whether a text field holds few distinct values repeated on many rows (stored as ``pl.Categorical``).
+
+    Picklists, history ``OldValue``/``NewValue``, ids of and references to set-up objects (users,
+    roles, products...) and vocabulary fields: a 4-byte code per row instead of a 16-byte string view.
+    Record ids and references to business records, names, e-mails and numbers stay ``String``.
+    """
+    if field.type in ("picklist", "anyType"):
+        return True
+    if field.type == "id":
+        return object_name in SETUP_OBJECTS
+    if field.type == "reference":
+        return set(field.reference_to) <= SETUP_OBJECTS
+    return field.type in ("string", "textarea") and field.name in VOCABULARY_FIELDS
+
+
+def field_type(object_name: str, field: Field) -> pl.DataType:
+    """Polars dtype of one field of a demo-org table."""
+    dtype = polars_type(field.type)
+    return pl.Categorical() if dtype == pl.String and is_categorical(object_name, field) else dtype
+
+
 def table_schema(object_name: str) -> dict[str, pl.DataType]:
     """Column names and dtypes of a demo-org table (API fields minus compound ones, plus ``_valid_from``)."""
     obj = get_object(object_name)
-    schema = {f.name: polars_type(f.type) for f in obj.fields if not f.is_compound}
+    schema = {f.name: field_type(obj.name, f) for f in obj.fields if not f.is_compound}
     schema[VALID_FROM] = UTC_DATETIME
     return schema
 
@@ -104,8 +138,11 @@ def assemble(
         ).filter(pl.col("_keep"))).to_series()
 
     def column(name: str) -> pl.Series:
-        # one chunk: gathering text from several chunks would copy every string instead of its view
-        return df[name].rechunk()
+        # one chunk: gathering text from several chunks would copy every string instead of its view;
+        # cast before gathering: categorical codes are cheaper to move than strings
+        values = df[name].rechunk()
+        dtype = pl.Categorical() if name == "_actor" else schema.get(name)  # the actor is a user id
+        return values if dtype is None else values.cast(dtype)
 
     latest = steps.filter(pl.col("_keep"))["_src"]
     created = source_rows(pl.lit(False))
@@ -132,7 +169,7 @@ def assemble(
     if static is not None:
         for c in static.columns:
             if c in schema:
-                columns[c] = static[c].gather(rec)
+                columns[c] = static[c].cast(schema[c]).gather(rec)
     return conform(object_name, pl.DataFrame(columns))
 
 
@@ -159,10 +196,10 @@ def field_history(
     parts = [
         base.filter(~pl.col("_same")).select(
             *meta,
-            pl.lit("created").alias("Field"),
-            pl.lit(None, dtype=pl.String).alias("DataType"),
-            pl.lit(None, dtype=pl.String).alias("OldValue"),
-            pl.lit(None, dtype=pl.String).alias("NewValue"),
+            pl.lit("created", dtype=pl.Categorical).alias("Field"),
+            pl.lit(None, dtype=pl.Categorical).alias("DataType"),
+            pl.lit(None, dtype=pl.Categorical).alias("OldValue"),
+            pl.lit(None, dtype=pl.Categorical).alias("NewValue"),
         )
     ]
     for field, (history_name, data_type) in tracked.items():
@@ -172,10 +209,11 @@ def field_history(
         ).filter(pl.col("_same") & pl.col("_new").ne_missing(pl.col("_old")))
         parts.append(changes.select(
             parent_field, "CreatedDate", "CreatedById",
-            pl.lit(history_name).alias("Field"),
-            pl.lit(data_type).alias("DataType"),
-            pl.col("_old").cast(pl.String).alias("OldValue"),
-            pl.col("_new").cast(pl.String).alias("NewValue"),
+            pl.lit(history_name, dtype=pl.Categorical).alias("Field"),
+            pl.lit(data_type, dtype=pl.Categorical).alias("DataType"),
+            # history values are text whatever the field's type (Salesforce's anyType)
+            pl.col("_old").cast(pl.String).cast(pl.Categorical).alias("OldValue"),
+            pl.col("_new").cast(pl.String).cast(pl.Categorical).alias("NewValue"),
         ))
     return pl.concat(parts, rechunk=False).sort("CreatedDate", maintain_order=True)
 

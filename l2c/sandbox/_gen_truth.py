@@ -128,7 +128,8 @@ def _event_log(v: _Visible, sources: bool) -> pl.DataFrame:
     del stage
     other = {
         "Amount Changed": pl.col("Field") == "Amount",
-        "Close Date Pushed": (pl.col("Field") == "CloseDate") & (pl.col("NewValue") > pl.col("OldValue")),
+        "Close Date Pushed": (pl.col("Field") == "CloseDate")
+        & (pl.col("NewValue").cast(pl.String) > pl.col("OldValue").cast(pl.String)),
         "Owner Changed": pl.col("Field") == "Owner",
     }
     for activity, cond in other.items():
@@ -385,7 +386,7 @@ def _skipped_approvals(v: _Visible, won: pl.DataFrame, plan: Plan) -> dict:
 
 def _rework(v: _Visible) -> dict:
     ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "OldValue", "NewValue",
-                     where=pl.col("Field") == "StageName")
+                     where=pl.col("Field") == "StageName").with_columns(pl.col("OldValue", "NewValue").cast(pl.String))
     order = pl.DataFrame({"stage": list(_OPEN_STAGE_ORDER), "rank": list(_OPEN_STAGE_ORDER.values())})
     back = (ofh.join(order.rename({"stage": "OldValue", "rank": "old_rank"}), on="OldValue")
             .join(order.rename({"stage": "NewValue", "rank": "new_rank"}), on="NewValue")
