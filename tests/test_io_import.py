@@ -110,7 +110,7 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
     import_event_log(xlsx, db)
     assert query(db, "SELECT event_id FROM {event_log} ORDER BY event_id") == ids
     assert len({i for (i,) in ids}) == 14
-    assert query(db, "SELECT activity, sort_order, events FROM {activities} ORDER BY sort_order LIMIT 2") == [
+    assert query(db, "SELECT activity, sort_order, event_count FROM {activities} ORDER BY sort_order LIMIT 2") == [
         ("Opportunity Created", 10, 2), ("Stage: Qualification", 20, 2),
     ]
     # The catalog's other activities follow, without events, so rules naming them are known.
