@@ -114,7 +114,7 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
         ("Opportunity Created", 10, 2), ("Stage: Qualification", 20, 2),
     ]
     # The catalog's other activities follow, without events, so rules naming them are known.
-    assert query(db, "SELECT count(*), sum(events) FROM {activities} WHERE sort_order > 110") == [(13, 0)]
+    assert query(db, "SELECT count(*), sum(event_count) FROM {activities} WHERE sort_order > 110") == [(13, 0)]
     assert ("Order Activated", True) in query(db, "SELECT activity, is_milestone FROM {activities}")
     assert query(db, "SELECT count(*), max(_l2c_row) FROM {raw}") == [(14, 15)]  # header is row 1
 
