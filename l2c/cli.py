@@ -75,7 +75,7 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         "and can be set with the flags below. All or nothing: a failed import changes nothing.",
     )
     p.add_argument("file", help="the event-log file")
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
     columns = p.add_argument_group("columns (default: detected from the column names)")
     for role in ROLES:
         columns.add_argument(role.flag, dest=f"column_{role.name}", metavar="COL", help=f"column holding {role.description}")
@@ -153,7 +153,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
         "SALESFORCE_* environment variables (or, with --demo, of the local demo org) into DuckDB. "
         "See docs/extraction.md.",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
     p.add_argument("--objects", help="comma-separated object API names (default: every object in the list)")
     p.add_argument("--objects-file", help="object list YAML (default $L2C_EXTRACT_OBJECTS or l2c/extract/objects.yml)")
     p.add_argument("--full-refresh", action="store_true",
@@ -217,7 +217,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "per event, case attributes as case:<name>), xes (IEEE 1849-2016, .xes or .xes.gz), ocel-json / "
         "ocel-sqlite (OCEL 2.0 with the Salesforce objects and their relations).",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/l2c.duckdb)")
+    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
     p.add_argument("--format", choices=EXPORT_FORMATS, help="output format (default: from the --out suffix)")
     p.add_argument("--out", required=True, metavar="FILE", help="file to write")
     p.set_defaults(func=_cmd_export)

@@ -149,7 +149,7 @@ def import_event_log(
 
     Args:
         path: the file; its type is taken from the suffix.
-        db: the DuckDB file (default ``$L2C_DUCKDB_PATH`` or ``data/l2c.duckdb``).
+        db: the DuckDB file (default ``$L2C_DUCKDB_PATH`` or ``data/warehouse.duckdb``).
         columns: ``{role: column}`` overriding the detected mapping; roles as in
             :data:`l2c.eventlog_io.mapping.ROLES` (``case``, ``activity``,
             ``timestamp``, ``resource``, ``sales_rep``, ``stage``, ``amount``,

@@ -4,7 +4,7 @@ Plain Python, no Dagster: the CLI (``l2c extract``) and the Dagster assets in
 ``orchestration/salesforce.py`` both call :func:`run_sync` / :func:`sync_objects`.
 
     >>> from l2c.extract import connect_from_env, run_sync
-    >>> run = run_sync(connect_from_env(), "data/l2c.duckdb")   # doctest: +SKIP
+    >>> run = run_sync(connect_from_env(), "data/warehouse.duckdb")   # doctest: +SKIP
 """
 
 from l2c.extract.connection import (
