@@ -26,7 +26,15 @@ from l2c.salesforce_schema import (
 from l2c.sandbox import _gen_reference as ref
 from l2c.sandbox._gen_ids import salesforce_ids
 from l2c.sandbox._gen_model import CLOSED_LOST, CLOSED_WON, NEGOTIATION, PROPOSAL, OrgSimulation, _pick
-from l2c.sandbox._gen_tables import VALID_FROM, assemble, conform, field_history, finish_history, utc
+from l2c.sandbox._gen_tables import (
+    VALID_FROM,
+    assemble,
+    conform,
+    field_history,
+    finish_history,
+    table_schema,
+    utc,
+)
 from l2c.sandbox._gen_time import TIME_ZONES
 
 _REGION_CURRENCY = ("USD", "EUR", "USD", "USD")
@@ -428,7 +436,7 @@ class TableBuilder:
 
         opps = opps.with_columns(
             Probability=by_stage(1, pl.Float64), IsClosed=by_stage(2, pl.Boolean), IsWon=by_stage(3, pl.Boolean),
-            ForecastCategoryName=by_stage(4, pl.Categorical),
+            ForecastCategoryName=by_stage(4, table_schema("Opportunity")["ForecastCategoryName"]),
             FiscalQuarter=pl.col("CloseDate").dt.quarter().cast(pl.Int64),
             FiscalYear=pl.col("CloseDate").dt.year().cast(pl.Int64),
         )

@@ -68,9 +68,17 @@ def is_categorical(object_name: str, field: Field) -> bool:
 
 
 def field_type(object_name: str, field: Field) -> pl.DataType:
-    """Polars dtype of one field of a demo-org table."""
+    """Polars dtype of one field of a demo-org table.
+
+    Picklists with declared values are ``pl.Enum`` of those values (one byte per row, and a value
+    outside the picklist fails loudly); other low-cardinality text is ``pl.Categorical``.
+    """
     dtype = polars_type(field.type)
-    return pl.Categorical() if dtype == pl.String and is_categorical(object_name, field) else dtype
+    if dtype != pl.String:
+        return dtype
+    if field.type == "picklist" and field.picklist:
+        return pl.Enum(field.picklist)
+    return pl.Categorical() if is_categorical(object_name, field) else dtype
 
 
 def table_schema(object_name: str) -> dict[str, pl.DataType]:

@@ -115,9 +115,9 @@ def _event_log(v: _Visible, sources: bool) -> pl.DataFrame:
     add(_first_versions(v.versions("Opportunity", "CreatedDate")), "Id", pl.lit("Opportunity Created"),
         "CreatedDate", "Opportunity")
     # the first stage comes from the creation snapshot, the others from field history
-    history = v.versions("OpportunityHistory", "OpportunityId", "CreatedDate", "StageName")
-    first_stage = history.filter((pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
-    del history
+    # (history rows are grouped by opportunity in time order: a group's first row is its first visible one)
+    first_stage = v.versions("OpportunityHistory", "OpportunityId", "CreatedDate", "StageName",
+                             where=(pl.col("OpportunityId") != pl.col("OpportunityId").shift(1)).fill_null(True))
     add(first_stage, "OpportunityId", pl.lit("Stage: ") + pl.col("StageName"), "CreatedDate", "OpportunityHistory")
     del first_stage
     closed = [s[0] for s in OPPORTUNITY_STAGES if s[2]]
@@ -334,7 +334,8 @@ def _contract_approval(v: _Visible) -> pl.DataFrame:
 def _slow_contract_region(v: _Visible, plan: Plan) -> dict:
     region = plan.slow_contract_region
     c = _contract_approval(v)
-    per_region = c.group_by("Region__c").agg(
+    # picklists are Enums (picklist order): the document lists regions alphabetically
+    per_region = c.group_by(pl.col("Region__c").cast(pl.String)).agg(
         contracts=pl.len(), mean_days=pl.col("created_to_activated_days").mean(),
         mean_approval_days=pl.col("approval_days").mean()).sort("Region__c")
     slow = c.filter(pl.col("Region__c") == region)
@@ -385,13 +386,14 @@ def _skipped_approvals(v: _Visible, won: pl.DataFrame, plan: Plan) -> dict:
 
 
 def _rework(v: _Visible) -> dict:
-    ofh = v.versions("OpportunityFieldHistory", "OpportunityId", "OldValue", "NewValue",
-                     where=pl.col("Field") == "StageName").with_columns(pl.col("OldValue", "NewValue").cast(pl.String))
-    order = pl.DataFrame({"stage": list(_OPEN_STAGE_ORDER), "rank": list(_OPEN_STAGE_ORDER.values())})
-    back = (ofh.join(order.rename({"stage": "OldValue", "rank": "old_rank"}), on="OldValue")
-            .join(order.rename({"stage": "NewValue", "rank": "new_rank"}), on="NewValue")
-            .filter(pl.col("new_rank") < pl.col("old_rank")))
-    moves = back.group_by("OldValue", "NewValue").len().sort("len", descending=True)
+    def rank(column: str) -> pl.Expr:
+        """Position of an open stage in the picklist (null for closed stages)."""
+        return pl.col(column).replace_strict(list(_OPEN_STAGE_ORDER), list(_OPEN_STAGE_ORDER.values()),
+                                             default=None, return_dtype=pl.Int64)
+
+    back = v.versions("OpportunityFieldHistory", "OpportunityId", "OldValue", "NewValue",
+                      where=(pl.col("Field") == "StageName") & (rank("NewValue") < rank("OldValue")))
+    moves = back.group_by(pl.col("OldValue", "NewValue").cast(pl.String)).len().sort("len", descending=True)
     quotes = _first_versions(v.versions("Quote", "OpportunityId"))
     reissued = quotes.group_by("OpportunityId").agg(quotes=pl.len()).filter(pl.col("quotes") >= 2)
     reworks = _order_reworks(v.versions("Order", "OpportunityId", "Status", "TotalAmount"))
@@ -445,7 +447,7 @@ def _payments(v: _Visible) -> pl.DataFrame:
 def _late_payers(v: _Visible, plan: Plan) -> dict:
     segment = plan.late_segment
     p = _payments(v)
-    per = p.group_by("Customer_Segment__c").agg(
+    per = p.group_by(pl.col("Customer_Segment__c").cast(pl.String)).agg(
         paid_invoices=pl.len(), mean_days_late=pl.col("days_late").mean(),
         mean_days_to_pay=pl.col("days_to_pay").mean()).sort("Customer_Segment__c")
     slow = p.filter(pl.col("Customer_Segment__c") == segment)
