@@ -57,7 +57,6 @@ class TableBuilder:
         s = sim
         n = s.n
         self.opp_ids = salesforce_ids("006", n)
-        self.opp_t0 = s._t(s.b0, s.tz)
         self.opp_names = s.account_names.gather(s.acc) + " - " + _pick(
             [p[0] for p in ref.PRODUCTS], s.main_product)
         self.n_lines = np.bincount(s.line_opp, minlength=n)
@@ -77,10 +76,28 @@ class TableBuilder:
         self.contacts_and_leads()
         self.line_items()
         self.quotes()
+        self._release_opportunity_walk()
         self.contracts()
         self.orders_and_billing()
         self.activities()
         return self.tables
+
+    #: Simulation arrays only the objects up to quotes use (stage walk, quotes, discounts, names).
+    _WALK_ARRAYS = (
+        "stage_b", "visit", "top", "q1", "q2", "d1", "d2", "route1", "route2", "q1_outcome", "q2_outcome",
+        "neg1", "neg2", "back_b", "has_q1", "has_q2", "rework", "rejected1", "scope_b", "discount1",
+        "final_discount", "estimate", "list_total", "main_product", "won_no_quote", "won_quote_not_accepted",
+        "f", "nan", "pay_date", "account_segment", "account_industry", "account_names",
+    )
+    _WALK_STATE = ("opp_names", "n_lines", "line_start", "quote_ids", "quote_opp", "quote_second", "quote_route",
+                   "account_created_b", "account_tz", "lead_ids", "opp_lead_source", "contract_of_opp")
+
+    def _release_opportunity_walk(self) -> None:
+        """Free what contracts, orders, billing and activities do not need: lowers the build's peak memory."""
+        for name in self._WALK_ARRAYS:
+            delattr(self.sim, name)
+        for name in self._WALK_STATE:
+            delattr(self, name)
 
     # --- helpers -------------------------------------------------------------------
 
