@@ -56,7 +56,8 @@ class TableBuilder:
                                               tzinfo=dt.UTC)
         s = sim
         n = s.n
-        self.opp_ids = salesforce_ids("006", n)
+        # categorical in the tables (see _gen_tables.CATEGORICAL_ID_OBJECTS): gathers then move codes
+        self.opp_ids = salesforce_ids("006", n).cast(pl.Categorical)
         self.opp_names = s.account_names.gather(s.acc) + " - " + _pick(
             [p[0] for p in ref.PRODUCTS], s.main_product)
         self.n_lines = np.bincount(s.line_opp, minlength=n)
@@ -419,7 +420,7 @@ class TableBuilder:
                                OwnerId=s.user_ids.gather(s.new_owner)))
         # contract linked when it is created
         self.contract_of_opp = np.cumsum(s.won) - 1
-        self.contract_ids = salesforce_ids("800", int(s.won.sum()))
+        self.contract_ids = salesforce_ids("800", int(s.won.sum())).cast(pl.Categorical)
         frames.append(s._frame(s.won, np.nan_to_num(s.c_created), s.tz, self._owner_at(np.nan_to_num(s.c_created)),
                                ContractId=self.contract_ids.gather(np.maximum(self.contract_of_opp, 0))))
         # close

@@ -170,7 +170,7 @@ class OrgSimulation:
         manager = np.full(n_users, -1, dtype=np.int64)
         manager[np.isin(kind, ["billing", "contracts", "manager"])] = 1
         manager[r0:] = m0 + team[r0:]
-        # set-up ids are categorical in the tables (see _gen_tables.is_categorical): gathers move codes
+        # categorical in the tables (see _gen_tables.CATEGORICAL_ID_OBJECTS): gathers then move codes
         self.user_ids = salesforce_ids("005", n_users).cast(pl.Categorical)
         self.user_kind, self.user_region, self.user_team, self.user_tz = kind, region, team, tz
         self.user_manager = manager
@@ -192,7 +192,7 @@ class OrgSimulation:
         rng = self.rng
         n = max(12, self.n // 3)
         self.n_accounts = n
-        self.account_ids = salesforce_ids("001", n)
+        self.account_ids = salesforce_ids("001", n).cast(pl.Categorical)
         self.account_region = rng.choice(len(REGIONS), n, p=[0.4, 0.3, 0.2, 0.1])
         self.account_segment = rng.choice(len(CUSTOMER_SEGMENTS), n, p=[0.35, 0.3, 0.2, 0.15])
         self.account_owner = self._rep_in_region(self.account_region, rng.random(n))

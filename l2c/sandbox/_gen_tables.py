@@ -26,9 +26,13 @@ VALID_FROM = "_valid_from"
 _NUMERIC_TYPES = {"currency": pl.Float64, "percent": pl.Float64, "double": pl.Float64, "int": pl.Int64}
 
 
-#: Objects with few records whose ids fill many rows (owners, creators, products, stages).
-SETUP_OBJECTS = frozenset({
+#: Objects whose ids fill many more rows than there are records, so that a categorical code per row
+#: (4 bytes) plus one dictionary entry per record (about 100 bytes) beats a 16-byte string view per
+#: row: set-up objects (owners, creators, products, stages, price book) and the opportunities,
+#: accounts and contracts that every opportunity version, history row, quote, order and task points to.
+CATEGORICAL_ID_OBJECTS = frozenset({
     "User", "UserRole", "Product2", "OpportunityStage", "Pricebook2", "PricebookEntry", "ProcessDefinition",
+    "Opportunity", "Account", "Contract",
 })
 #: Text fields the generator fills from short vocabularies (first and last names, places, titles, subjects).
 VOCABULARY_FIELDS = frozenset({
@@ -54,16 +58,17 @@ def polars_type(sf_type: str) -> pl.DataType:
 def is_categorical(object_name: str, field: Field) -> bool:
     """Whether a text field holds few distinct values repeated on many rows (stored as ``pl.Categorical``).
 
-    Picklists, history ``OldValue``/``NewValue``, ids of and references to set-up objects (users,
-    roles, products...) and vocabulary fields: a 4-byte code per row instead of a 16-byte string view.
-    Record ids and references to business records, names, e-mails and numbers stay ``String``.
+    Picklists, history ``OldValue``/``NewValue``, ids of and references to the objects of
+    :data:`CATEGORICAL_ID_OBJECTS` (a polymorphic reference only when all its targets are) and
+    vocabulary fields: a 4-byte code per row instead of a 16-byte string view. Other ids and
+    references, names, e-mails and numbers stay ``String``.
     """
     if field.type in ("picklist", "anyType"):
         return True
     if field.type == "id":
-        return object_name in SETUP_OBJECTS
+        return object_name in CATEGORICAL_ID_OBJECTS
     if field.type == "reference":
-        return set(field.reference_to) <= SETUP_OBJECTS
+        return set(field.reference_to) <= CATEGORICAL_ID_OBJECTS
     return field.type in ("string", "textarea") and field.name in VOCABULARY_FIELDS
 
 

@@ -109,7 +109,7 @@ def _event_log(v: _Visible, sources: bool) -> pl.DataFrame:
         columns = [pl.col(case).alias("case_id"), activity.cast(_ACTIVITY).alias("activity"),
                    pl.col(timestamp).alias("timestamp")]
         if sources:
-            columns += [pl.lit(source).alias("source_object"), pl.col(source_id).alias("source_id")]
+            columns += [pl.lit(source).alias("source_object"), pl.col(source_id).cast(pl.String).alias("source_id")]
         parts.append(frame.select(columns))
 
     add(_first_versions(v.versions("Opportunity", "CreatedDate")), "Id", pl.lit("Opportunity Created"),
