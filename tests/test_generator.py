@@ -117,6 +117,24 @@ def test_every_schema_object_has_a_table_with_api_field_columns_and_dtypes(org):
     assert org.now == DEFAULT_NOW
 
 
+def test_text_columns_are_compact_where_values_repeat(org):
+    opportunity = org.tables["Opportunity"].schema
+    assert opportunity["StageName"] == pl.Enum([s[0] for s in OPPORTUNITY_STAGES])  # picklist order
+    assert opportunity["Id"] == opportunity["AccountId"] == opportunity["OwnerId"] == pl.Categorical
+    assert opportunity["Name"] == opportunity["ContractId"] == pl.String
+    history = org.tables["OpportunityFieldHistory"].schema
+    assert history["Id"] == pl.String and history["NewValue"] == history["Field"] == pl.Categorical
+    assert org.tables["Lead"].schema["City"] == pl.Categorical and org.tables["Lead"].schema["Email"] == pl.String
+    assert org.snapshot("Opportunity").filter(pl.col("StageName") == "Closed Won").height > 0
+
+
+def test_references_have_the_dtype_of_the_ids_they_point_to(org):
+    """So that joining a reference with its target's Id needs no cast."""
+    for name, field, targets in _reference_checks():
+        dtype = org.tables[name].schema[field]
+        assert all(org.tables[t].schema["Id"] == dtype for t in targets), f"{name}.{field}"
+
+
 def test_versions_carry_their_validity_in_system_modstamp_and_last_modified_date(org):
     for obj in OBJECTS:
         table = org.tables[obj.name]

@@ -420,7 +420,7 @@ class TableBuilder:
                                OwnerId=s.user_ids.gather(s.new_owner)))
         # contract linked when it is created
         self.contract_of_opp = np.cumsum(s.won) - 1
-        self.contract_ids = salesforce_ids("800", int(s.won.sum())).cast(pl.Categorical)
+        self.contract_ids = salesforce_ids("800", int(s.won.sum()))
         frames.append(s._frame(s.won, np.nan_to_num(s.c_created), s.tz, self._owner_at(np.nan_to_num(s.c_created)),
                                ContractId=self.contract_ids.gather(np.maximum(self.contract_of_opp, 0))))
         # close
