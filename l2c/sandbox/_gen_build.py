@@ -80,6 +80,7 @@ class TableBuilder:
         self._release_opportunity_walk()
         self.contracts()
         self.orders_and_billing()
+        self._keep_for_activities()
         self.activities()
         return self.tables
 
@@ -92,6 +93,16 @@ class TableBuilder:
     )
     _WALK_STATE = ("opp_names", "n_lines", "line_start", "quote_ids", "quote_opp", "quote_second", "quote_route",
                    "account_created_b", "account_tz", "lead_ids", "opp_lead_source", "contract_of_opp")
+
+    def _keep_for_activities(self) -> None:
+        """Free every per-record array tasks and events do not need (the build's last, fullest step)."""
+        keep_sim = {"acc", "b0", "close", "from_lead", "new_owner", "owner", "owner_change_b", "tz", "user_tz"}
+        for name, value in list(vars(self.sim).items()):
+            if isinstance(value, (np.ndarray, dict)) and name not in keep_sim:
+                delattr(self.sim, name)
+        for name in ("line_total_won", "won_discount", "won_amount", "contract_ids", "order_reworked",
+                     "contract_non_standard", "role_ids"):
+            delattr(self, name)
 
     def _release_opportunity_walk(self) -> None:
         """Free what contracts, orders, billing and activities do not need: lowers the build's peak memory."""
