@@ -94,29 +94,17 @@ def stage_raw_parquet(db: str, workdir: str) -> dict:
 
 
 def stage_dbt_spark(workdir: str, driver_memory: str) -> dict:
-    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
-    from l2c.spark import run_dbt_build_spark
+    from l2c.spark import run_dbt_build_spark, stop_spark
 
     folder = Path(workdir)
     result = run_dbt_build_spark(folder / "raw-parquet", spark_dir=folder / "spark", progress=None,
                                  driver_memory=driver_memory)
     spark = SparkSession.builder.getOrCreate()
     rows = {m: spark.sql(f"select count(*) from l2c.{m}").collect()[0][0] for m in COMPARED_MARTS}
-    _stop_jvm(SparkContext)
+    stop_spark()  # the JVM exits, so its peak memory shows in RUSAGE_CHILDREN
     return {"nodes": len(result.nodes), "rows": rows, "slowest": _slowest(result)}
-
-
-def _stop_jvm(spark_context) -> None:
-    """Stop Spark and let its JVM exit, so its peak memory shows in RUSAGE_CHILDREN."""
-    gateway = spark_context._gateway
-    spark_context._active_spark_context.stop()
-    process = getattr(gateway, "proc", None)
-    gateway.shutdown()
-    if process is not None:
-        process.stdin.close()  # the JVM exits when its parent's pipe closes
-        process.wait(timeout=120)
 
 
 def _slowest(result) -> list[str]:

@@ -180,12 +180,25 @@ def read_spark_table(name: str) -> pa.Table:
 
 
 def stop_spark() -> None:
-    """Stop this process's Spark session (dbt-spark leaves it running after a build), freeing its memory."""
+    """Stop this process's Spark session and its JVM (dbt-spark leaves both running after a build).
+
+    Frees the JVM's memory; a later build starts a new one.
+    """
     from pyspark import SparkContext
 
     context = SparkContext._active_spark_context
     if context is not None:
         context.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    process = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if process is not None:
+        process.stdin.close()  # the JVM exits when its parent's pipe closes
+        process.wait(timeout=120)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 @functools.cache

@@ -23,6 +23,8 @@ from l2c.transform import DbtBuildResult
 pytestmark = [
     pytest.mark.spark,
     pytest.mark.skipif(spark_missing() is not None, reason=f"local Spark unavailable: {spark_missing()}"),
+    # pyspark warns about pandas 3 on import; nothing here goes through pandas.
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas"),
 ]
 
 #: The marts compared, and the models they need (nothing else is built on Spark).
