@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+_DB_HELP = "DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)"
+
 
 class CliError(Exception):
     """An error to show the user as one line, without a traceback."""
@@ -75,7 +77,7 @@ def _add_import(sub: argparse._SubParsersAction) -> None:
         "and can be set with the flags below. All or nothing: a failed import changes nothing.",
     )
     p.add_argument("file", help="the event-log file")
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--db", help=_DB_HELP)
     columns = p.add_argument_group("columns (default: detected from the column names)")
     for role in ROLES:
         columns.add_argument(role.flag, dest=f"column_{role.name}", metavar="COL", help=f"column holding {role.description}")
@@ -117,7 +119,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         "HTML file that opens offline, plus the process map as process_map.svg (and .png with Pillow), into "
         "the output directory. See docs/report.md.",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--out", metavar="DIR", help="directory to write into (default $L2C_REPORT_DIR or data/report)")
     p.add_argument(
         "--language", choices=LANGUAGES,
@@ -153,7 +155,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
         "SALESFORCE_* environment variables (or, with --demo, of the local demo org) into DuckDB. "
         "See docs/extraction.md.",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--objects", help="comma-separated object API names (default: every object in the list)")
     p.add_argument("--objects-file", help="object list YAML (default $L2C_EXTRACT_OBJECTS or l2c/extract/objects.yml)")
     p.add_argument("--full-refresh", action="store_true",
@@ -186,7 +188,7 @@ def _add_transform(sub: argparse._SubParsersAction) -> None:
         description="Run `dbt build` of dbt_project/ (seeds, models, data and unit tests) on the DuckDB file, "
         "the same build as materializing the dbt assets in Dagster. See docs/dbt.md.",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--select", nargs="+", metavar="SELECTOR",
                    help="dbt node selection, e.g. '+event_log' (default: everything)")
     p.set_defaults(func=_cmd_transform)
@@ -217,7 +219,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         "per event, case attributes as case:<name>), xes (IEEE 1849-2016, .xes or .xes.gz), ocel-json / "
         "ocel-sqlite (OCEL 2.0 with the Salesforce objects and their relations).",
     )
-    p.add_argument("--db", help="DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)")
+    p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--format", choices=EXPORT_FORMATS, help="output format (default: from the --out suffix)")
     p.add_argument("--out", required=True, metavar="FILE", help="file to write")
     p.set_defaults(func=_cmd_export)
@@ -234,8 +236,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     print(summary.to_text())
     return 0
 
-
-_DB_HELP = "DuckDB file (default $L2C_DUCKDB_PATH or data/warehouse.duckdb)"
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
