@@ -352,12 +352,14 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "ui",
         help="start the Dagster UI on the l2c definitions (against the demo org unless a real org is configured)",
-        description="Start `dagster dev` on orchestration.definitions with DAGSTER_HOME set to the project, so "
-        "runs persist under .dagster/. Without SALESFORCE_* settings it first starts the demo org and points "
-        "the definitions at it.",
+        description="Start `dagster dev` on orchestration.definitions. Runs persist in the Dagster instance: "
+        "$DAGSTER_HOME if set (a folder without dagster.yaml gets one with l2c's run queue), else the project, "
+        "under .dagster/. Without SALESFORCE_* settings it first starts the demo org and points the definitions "
+        "at it. Ctrl-C (or SIGTERM) stops the UI and every process it started.",
     )
     p.add_argument("--port", type=int, default=3000, help="UI port (default 3000)")
-    p.add_argument("--opportunities", type=int, default=2000, help="demo org size when no org is configured")
+    p.add_argument("--opportunities", type=int, default=2000,
+                   help="demo org size when no org is configured (default 2000)")
     p.add_argument("--seed", type=int, default=42, help="demo org seed (default 42)")
     p.set_defaults(func=_cmd_ui)
 
