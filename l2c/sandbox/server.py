@@ -41,7 +41,7 @@ import trustme
 
 from l2c.sandbox._srv_api import DEFAULT_API_VERSION, Request, SandboxApi
 from l2c.sandbox._srv_auth import Credentials, Sessions
-from l2c.sandbox._srv_state import OrgState
+from l2c.sandbox._srv_state import OrgState, text_as_string
 from l2c.sandbox.faults import FaultInjector, FaultSpec
 
 __all__ = ["SandboxOrg", "serve_forever"]
@@ -159,11 +159,15 @@ class SandboxOrg:
             from l2c.sandbox.generator import generate_org
 
             org = generate_org(n_opportunities=n_opportunities, seed=seed)
-        self.org = org
         self.seed = int(getattr(org, "seed", seed))
         self.n_opportunities = int(getattr(org, "n_opportunities", n_opportunities))
+        #: The generator's record of the planted behaviours (``{}`` for an org without one).
+        self.ground_truth: dict = getattr(org, "ground_truth", None) or {}
         self.api_version = api_version
+        # The org itself is not kept: the served state shares its columns, and whatever it had to
+        # copy (re-sorted or re-typed tables) would otherwise stay in memory twice.
         self._state = OrgState(org.tables, org.now)
+        del org
         self._faults = FaultInjector(faults, seed=self.seed)
         self.org_id = _org_id(self.seed)
         self._creds = Credentials.generate(self.org_id, "005" + self.org_id[3:15] + "IAA", self.seed)
@@ -348,12 +352,19 @@ class SandboxOrg:
         self._state.purge_history(before)
 
     def snapshot(self, object_name: str, include_deleted: bool = False) -> pl.DataFrame:
-        """The records the org shows now (one row per Id, sorted by Id; compound fields omitted)."""
-        return self._state.snapshot(object_name, include_deleted=include_deleted)
+        """The records the org shows now (one row per Id, sorted by Id; compound fields omitted).
+
+        Text columns are ``pl.String``, as the API shows them (the server itself keeps the
+        generator's Enum and Categorical codes; this copy is made for the caller).
+        """
+        return text_as_string(self._state.snapshot(object_name, include_deleted=include_deleted))
 
     def versions(self, object_name: str) -> pl.DataFrame:
-        """Every version of every record of an object, including future ones, with ``_valid_from``."""
-        return self._state.versions(object_name)
+        """Every version of every record of an object, including future ones, with ``_valid_from``.
+
+        Text columns are ``pl.String``, as in :meth:`snapshot`.
+        """
+        return text_as_string(self._state.versions(object_name))
 
     # --- observability --------------------------------------------------------------------------
     @property

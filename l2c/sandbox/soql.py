@@ -25,6 +25,11 @@ carrying Salesforce's error code (``MALFORMED_QUERY``, ``INVALID_FIELD``,
 and column of the offending token. Relationship paths (``Owner.Name``),
 aggregate functions other than ``COUNT()``, sub-queries and ``GROUP BY`` are
 outside the subset and are rejected with a message saying so.
+
+Text and id columns may hold their values as ``pl.Enum`` or ``pl.Categorical``
+codes (the sandbox org serves the generator's compact dtypes): comparisons,
+``LIKE`` and ``ORDER BY`` work on the text, so a query answers the same as
+over ``pl.String`` columns.
 """
 
 from __future__ import annotations
@@ -221,7 +226,7 @@ class SoqlQuery:
         out = records if self.where is None else records.filter(self.where)
         if self.order_by:
             out = out.sort(
-                [o.field for o in self.order_by],
+                [_sort_key(o.field, out.schema[o.field]) for o in self.order_by],
                 descending=[o.descending for o in self.order_by],
                 nulls_last=[o.nulls_last for o in self.order_by],
                 maintain_order=True,
@@ -563,7 +568,7 @@ class _Parser:
 
     @staticmethod
     def _column(f: Field) -> pl.Expr:
-        col = pl.col(f.name)
+        col = _as_text(f)
         return col.str.to_lowercase() if f.type in _TEXT_TYPES else col
 
     @staticmethod
@@ -636,7 +641,19 @@ class _Parser:
             raise self.error(INVALID_FIELD, field_tok, f"invalid operator on field '{f.name}': LIKE")
         if lit.kind != "string":
             raise self._type_error(f, lit)
-        return pl.col(f.name).str.contains(like_regex(lit.raw)).fill_null(False)
+        return _as_text(f).str.contains(like_regex(lit.raw)).fill_null(False)
+
+
+def _as_text(f: Field) -> pl.Expr:
+    """A text or id field's column as ``pl.String``, whichever dtype holds it (Enum and Categorical too)."""
+    col = pl.col(f.name)
+    return col.cast(pl.String) if f.type in _TEXT_TYPES or f.type in _ID_TYPES else col
+
+
+def _sort_key(name: str, dtype: pl.DataType) -> pl.Expr:
+    """ORDER BY on a text column sorts the text, not an Enum's declared order or a Categorical's codes."""
+    col = pl.col(name)
+    return col.cast(pl.String) if isinstance(dtype, (pl.Enum, pl.Categorical)) else col
 
 
 def like_regex(raw: str) -> str:
