@@ -160,10 +160,7 @@ def run_dbt_build_spark(
 def _failure_message(outcome, result: DbtBuildResult, folder: Path) -> str:
     if outcome.exception is not None:
         return f"dbt build on Spark ({folder}) could not run: {outcome.exception}"
-    lines = [f"dbt build on Spark ({folder}) failed:"]
-    for node in result.failed:
-        lines.append(f"  - {node.resource_type} {node.name}: {node.status}: {node.message.strip()[:500]}")
-    return "\n".join(lines)
+    return result.failure_message(f"Spark ({folder})")
 
 
 def read_spark_table(name: str) -> pa.Table:

@@ -60,6 +60,29 @@ class DbtBuildResult:
     def count(self, status: str) -> int:
         return sum(1 for n in self.nodes if n.status == status)
 
+    @classmethod
+    def from_run_results(cls, run_results: Mapping, success: bool, seconds: float) -> DbtBuildResult:
+        """The build described by dbt's ``run_results.json`` (as dagster-dbt hands it over)."""
+        def name(unique_id: str) -> str:
+            # model.<package>.<name>[.v<n>], test.<package>.<name>.<hash>, unit_test.<package>.<model>.<name>
+            parts = unique_id.split(".")
+            return parts[-1] if parts[0] == "unit_test" else parts[2]
+
+        nodes = [
+            NodeResult(name=name(r["unique_id"]), resource_type=r["unique_id"].split(".", 1)[0],
+                       status=str(r.get("status")), message=r.get("message") or "",
+                       seconds=float(r.get("execution_time") or 0.0), failures=r.get("failures"))
+            for r in run_results.get("results", [])
+        ]
+        return cls(success=success, seconds=seconds, nodes=nodes)
+
+    def failure_message(self, where: object) -> str:
+        """What failed on ``where`` (the DuckDB file, a Spark folder), one line per failed model or test."""
+        lines = [f"dbt build on {where} failed:"]
+        for node in self.failed:
+            lines.append(f"  - {node.resource_type} {node.name}: {node.status}: {node.message.strip()[:500]}")
+        return "\n".join(lines)
+
     def summary(self) -> str:
         statuses = ("success", "pass", "warn", "error", "fail", "skipped")
         counts = ", ".join(f"{s} {self.count(s)}" for s in statuses if self.count(s))
@@ -205,10 +228,7 @@ def _node_results(run_result) -> list[NodeResult]:
 def _failure_message(outcome, result: DbtBuildResult, db: Path) -> str:
     if outcome.exception is not None:
         return f"dbt build on {db} could not run: {outcome.exception}"
-    lines = [f"dbt build on {db} failed:"]
-    for node in result.failed:
-        lines.append(f"  - {node.resource_type} {node.name}: {node.status}: {node.message.strip()[:500]}")
-    return "\n".join(lines)
+    return result.failure_message(db)
 
 
 def _progress_callback(progress: Callable[[str], None]):

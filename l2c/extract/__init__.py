@@ -1,7 +1,8 @@
 """Incremental, lossless extraction of Salesforce objects into DuckDB's ``raw_salesforce`` schema.
 
-Plain Python, no Dagster: the CLI (``l2c extract``) and the Dagster assets in
-``orchestration/salesforce.py`` both call :func:`run_sync` / :func:`sync_objects`.
+Plain Python, no Dagster: the Dagster assets in ``orchestration/salesforce.py``
+(which ``l2c extract`` runs) call :func:`stream_run`; scripts and benchmarks
+call :func:`run_sync`.
 
     >>> from l2c.extract import connect_from_env, run_sync
     >>> run = run_sync(connect_from_env(), "data/warehouse.duckdb")   # doctest: +SKIP
@@ -24,7 +25,7 @@ from l2c.extract.errors import (
     RunStopped,
 )
 from l2c.extract.settings import ObjectList, ObjectSpec, SyncSettings, load_object_list
-from l2c.extract.sync import ObjectResult, RunResult, open_database, run_sync, sync_objects
+from l2c.extract.sync import ObjectResult, RunResult, open_database, run_sync, stream_run, sync_objects
 
 __all__ = [
     "ApiLimitReached",
@@ -47,5 +48,6 @@ __all__ = [
     "open_database",
     "run_sync",
     "scrub",
+    "stream_run",
     "sync_objects",
 ]

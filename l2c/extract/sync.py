@@ -70,15 +70,17 @@ class ObjectResult:
     error: str | None = None
 
     def summary(self) -> str:
+        """One aligned line per object, as ``l2c extract`` prints it and the Dagster run logs it."""
+        name = f"{self.object_name:<34}"
         if self.status == "skipped":
-            return f"{self.object_name}: skipped ({'; '.join(self.notices)})"
+            return f"{name} skipped: {'; '.join(self.notices)}"
         if self.status == "failed":
-            return f"{self.object_name}: FAILED after {self.duration_seconds:.1f}s: {self.error}"
+            return f"{name} FAILED ({self.duration_seconds:.1f}s): {self.error}"
         kind = "incremental" if self.incremental else "full"
         return (
-            f"{self.object_name}: {self.records_fetched:,} records fetched ({kind}, {self.mode}), "
-            f"{self.new_versions:,} new versions, {self.deletions:,} deletions, {self.api_calls} API calls, "
-            f"{self.duration_seconds:.1f}s"
+            f"{name} {self.records_fetched:>9,} records  {self.mode:<4} {kind:<11} "
+            f"{self.new_versions:>9,} new  {self.deletions:>6,} deleted  {self.api_calls:>4} calls  "
+            f"{self.duration_seconds:>6.1f}s"
         )
 
 
@@ -100,6 +102,12 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.stopped is None and not self.failed
+
+    def summary(self) -> str:
+        """The run in one line: objects loaded, skipped and failed, time and API calls."""
+        count = {status: sum(o.status == status for o in self.objects) for status in ("loaded", "skipped", "failed")}
+        return (f"{count['loaded']} loaded, {count['skipped']} skipped, {count['failed']} failed in "
+                f"{self.duration_seconds:.1f}s with {self.api_calls} API calls (run {self.run_id})")
 
 
 def new_run_id() -> str:
@@ -337,21 +345,38 @@ def run_sync(
     on_result: Callable[[ObjectResult], None] | None = None,
 ) -> RunResult:
     """Sync every object into ``database`` (default :func:`l2c.config.duckdb_path`) and sum up the run."""
-    started = time.monotonic()
     run = RunResult(run_id=run_id or new_run_id())
+    try:
+        for result in stream_run(conn, run, database, objects, full_refresh=full_refresh):
+            if on_result:
+                on_result(result)
+    except RunStopped as exc:
+        run.stopped = scrub(exc)
+    return run
+
+
+def stream_run(
+    conn: OrgConnection,
+    run: RunResult,
+    database: str | os.PathLike | None = None,
+    objects: ObjectList | None = None,
+    *,
+    full_refresh: bool = False,
+) -> Iterator[ObjectResult]:
+    """Sync every object into ``database``, yielding each result when committed and adding it to ``run``.
+
+    ``run``'s API calls and duration are set when the generator finishes, also when it raises
+    :class:`RunStopped`.
+    """
+    started = time.monotonic()
     calls_before = conn.usage.requests
     objects = objects or load_object_list()
     con = open_database(database, objects.settings.duckdb_memory_limit)
     try:
-        try:
-            for result in sync_objects(conn, con, objects, full_refresh=full_refresh, run_id=run.run_id):
-                run.objects.append(result)
-                if on_result:
-                    on_result(result)
-        except RunStopped as exc:
-            run.stopped = scrub(exc)
+        for result in sync_objects(conn, con, objects, full_refresh=full_refresh, run_id=run.run_id):
+            run.objects.append(result)
+            yield result
     finally:
         con.close()
-    run.api_calls = conn.usage.requests - calls_before
-    run.duration_seconds = time.monotonic() - started
-    return run
+        run.api_calls = conn.usage.requests - calls_before
+        run.duration_seconds = time.monotonic() - started
