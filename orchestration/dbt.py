@@ -10,14 +10,16 @@ import functools
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, build_dbt_asset_selection, dbt_assets
 
 from l2c import config
-from l2c.transform import duckdb_env
+from l2c.transform import DbtBuildResult, duckdb_env
 from orchestration.dbt_translator import L2cDbtTranslator
 from orchestration.resources import WarehouseResource
 
@@ -77,5 +79,24 @@ def dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ) -> Iterator:
     """``dbt build`` of the selected models: staging views, event models, the ``l2c`` marts and their tests."""
-    with duckdb_env(warehouse.db()):
-        yield from dbt.cli(["build"], context=context).stream()
+    started = time.perf_counter()
+    with duckdb_env(warehouse.db()) as db:
+        invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+        yield from invocation.stream()
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:
+        run_results = None  # dbt stopped before running anything (e.g. a project or profile error)
+    if run_results is None:
+        raise dg.Failure(description=f"dbt build on {db} could not run: {invocation.get_error()}")
+    result = DbtBuildResult.from_run_results(run_results, invocation.is_successful(), time.perf_counter() - started)
+    if not result.success:
+        raise dg.Failure(description=result.failure_message(db) if result.failed else
+                         f"dbt build on {db} failed: {invocation.get_error()}")
+    context.log.info(result.summary())
+
+
+def dbt_asset_keys(select: Sequence[str]) -> list[dg.AssetKey]:
+    """The assets of a dbt selection (``--select`` syntax, e.g. ``["+event_log", "tag:daily"]``)."""
+    selection = build_dbt_asset_selection([dbt_models], dbt_select=" ".join(select))
+    return sorted(selection.resolve([dbt_models]))

@@ -15,6 +15,7 @@ import dagster as dg
 from l2c import config
 from orchestration.analysis import ANALYSIS_GROUP, analysis_checks, analysis_tables
 from orchestration.dbt import dbt_models, dbt_resource
+from orchestration.progress import PROGRESS_LOGGER, progress_logger
 from orchestration.report import l2c_report
 from orchestration.resources import WarehouseResource
 from orchestration.salesforce import DUCKDB_WRITER_TAGS, SalesforceResource, salesforce_assets, salesforce_job
@@ -67,6 +68,8 @@ defs = dg.Definitions(
     asset_checks=analysis_checks,
     jobs=JOBS,
     schedules=[daily_schedule],
+    # Dagster's console logger stays the default (the UI's runs); the l2c commands pick the progress logger.
+    loggers={"console": dg.colored_console_logger, PROGRESS_LOGGER: progress_logger},
     resources={
         "salesforce": SalesforceResource(),
         "dbt": dbt_resource,

@@ -22,7 +22,7 @@ REPORT_KEY = dg.AssetKey(["l2c_report"])
 )
 def l2c_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     html = write_report(warehouse.db(), warehouse.report_folder(), language=warehouse.language())
-    context.log.info(f"report written to {html}")
+    context.log.info(f"wrote {html}")
     metadata: dict = {"path": dg.MetadataValue.path(str(html)), "size_bytes": html.stat().st_size}
     png, svg = html.parent / PROCESS_MAP_PNG_FILE, html.parent / PROCESS_MAP_FILE
     if png.exists():

@@ -11,22 +11,23 @@ optional fields override single variables (pass ``dg.EnvVar(...)`` for secrets
 so they never show in the Dagster UI).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 
 from l2c.config import RAW_SCHEMA, duckdb_path
 from l2c.extract import (
+    ConfigurationError,
     ExtractError,
     ObjectList,
     ObjectResult,
     OrgConnection,
+    RunResult,
     RunStopped,
     connect_from_env,
     load_object_list,
-    open_database,
     scrub,
-    sync_objects,
+    stream_run,
 )
 from l2c.salesforce_schema import snake_case
 
@@ -71,15 +72,20 @@ class SalesforceResource(dg.ConfigurableResource):
     def object_list(self) -> ObjectList:
         return load_object_list(self.objects_file)
 
-    def sync(self, object_names: list[str], run_id: str) -> Iterator[ObjectResult]:
-        """Sync the named objects into the DuckDB file, yielding each object's result when committed."""
+    def sync(self, object_names: list[str], run_id: str, say: Callable[[str], None]) -> Iterator[ObjectResult]:
+        """Sync the named objects into the DuckDB file, yielding each object's result when committed.
+
+        ``say`` hears where the run goes before it starts and the run's summary line when it ends.
+        """
         objects = self.object_list().select(object_names)
         conn = self.connect()
-        con = open_database(duckdb_path(self.duckdb_path), objects.settings.duckdb_memory_limit)
+        database = duckdb_path(self.duckdb_path)
+        say(f"extracting {len(objects.objects)} objects from {conn.instance_url} into {database}")
+        run = RunResult(run_id=run_id)
         try:
-            yield from sync_objects(conn, con, objects, full_refresh=self.full_refresh, run_id=run_id)
+            yield from stream_run(conn, run, database, objects, full_refresh=self.full_refresh)
         finally:
-            con.close()
+            say(run.summary())
 
 
 def asset_key(object_name: str) -> dg.AssetKey:
@@ -128,7 +134,7 @@ def build_salesforce_assets(object_list: ObjectList | None = None) -> dg.AssetsD
         wanted = [name for key, name in by_key.items() if key in context.selected_asset_keys]
         failed: list[ObjectResult] = []
         try:
-            for result in salesforce.sync(wanted, run_id=context.run_id):
+            for result in salesforce.sync(wanted, run_id=context.run_id, say=context.log.info):
                 if result.status == "failed":
                     failed.append(result)
                     context.log.error(result.summary())
@@ -140,12 +146,16 @@ def build_salesforce_assets(object_list: ObjectList | None = None) -> dg.AssetsD
                                            metadata=materialization_metadata(result))
         except RunStopped as exc:
             raise dg.Failure(description=f"Salesforce extraction stopped: {scrub(exc)}") from None
+        except ConfigurationError as exc:
+            raise dg.Failure(description=scrub(exc)) from None  # says what to set; nothing was extracted
         except ExtractError as exc:
             raise dg.Failure(description=f"Salesforce extraction failed: {scrub(exc)}") from None
         if failed:
             raise dg.Failure(
-                description="Salesforce objects failed (their raw tables and watermarks are unchanged; the next "
-                "run completes them): " + "; ".join(f"{o.object_name}: {o.error}" for o in failed)
+                description=f"{len(failed)} object(s) failed: {', '.join(o.object_name for o in failed)}. "
+                "Their raw tables and watermarks are unchanged; the next run completes them. "
+                + "; ".join(o.error if o.error.startswith(o.object_name) else f"{o.object_name}: {o.error}"
+                            for o in failed)
             )
 
     return salesforce_raw
