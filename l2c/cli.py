@@ -117,7 +117,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
         help="write the self-contained Lead-to-Cash HTML report (index.html) from the marts",
         description="Read the dbt and analysis marts (read-only) and write index.html, one self-contained "
         "HTML file that opens offline, plus the process map as process_map.svg (and .png with Pillow), into "
-        "the output directory. See docs/report.md.",
+        "the output directory: the Dagster job l2c_write_report, recorded in the instance when DAGSTER_HOME is "
+        "set. See docs/report.md.",
     )
     p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--out", metavar="DIR", help="directory to write into (default $L2C_REPORT_DIR or data/report)")
@@ -131,19 +132,16 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     import os
 
-    from l2c.config import REPORT_LANGUAGE_ENV, duckdb_path, report_dir
-    from l2c.report import ReportDataError, write_report
+    from l2c.config import REPORT_LANGUAGE_ENV
     from l2c.report.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
     language = args.language or os.environ.get(REPORT_LANGUAGE_ENV) or DEFAULT_LANGUAGE
     if language not in LANGUAGES:
         raise CliError(f"${REPORT_LANGUAGE_ENV}={language!r} is not a report language; use one of: "
                        f"{', '.join(LANGUAGES)}")
-    try:
-        path = write_report(duckdb_path(args.db), report_dir(args.out), language=language)
-    except ReportDataError as exc:
-        raise CliError(str(exc)) from exc
-    print(f"wrote {path}")
+    # The report asset says "wrote <path>".
+    _run_step("l2c_write_report", db=args.db, report_dir=args.out,
+              resource_config={"warehouse": {"report_language": language}})
     return 0
 
 
@@ -152,11 +150,11 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
         "extract",
         help="extract Salesforce objects incrementally into DuckDB (schema raw_salesforce)",
         description="Incrementally and losslessly copy the Lead-to-Cash objects of the org configured by the "
-        "SALESFORCE_* environment variables (or, with --demo, of the local demo org) into DuckDB. "
-        "See docs/extraction.md.",
+        "SALESFORCE_* environment variables (or, with --demo, of the local demo org) into DuckDB: the Dagster "
+        "job salesforce_extract, recorded in the instance when DAGSTER_HOME is set. See docs/extraction.md.",
     )
     p.add_argument("--db", help=_DB_HELP)
-    p.add_argument("--objects", help="comma-separated object API names (default: every object in the list)")
+    p.add_argument("--objects", help="comma-separated object API names from the object list (default: all of them)")
     p.add_argument("--objects-file", help="object list YAML (default $L2C_EXTRACT_OBJECTS or l2c/extract/objects.yml)")
     p.add_argument("--full-refresh", action="store_true",
                    help="re-read every record, ignoring watermarks (versions already stored are not duplicated)")
@@ -169,6 +167,7 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
 def _cmd_extract(args: argparse.Namespace) -> int:
     from l2c.extract import ExtractError
     from l2c.extract.command import extract_command
+    from l2c.pipeline import PipelineError
 
     objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
     try:
@@ -178,6 +177,8 @@ def _cmd_extract(args: argparse.Namespace) -> int:
         )
     except ExtractError as exc:
         raise CliError(str(exc)) from None
+    except PipelineError as exc:
+        raise CliError(exc.reason) from None
     return 0
 
 
@@ -185,8 +186,8 @@ def _add_transform(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "transform",
         help="run dbt build: raw_salesforce → staging → events → the l2c marts (event_log, cases, ...)",
-        description="Run `dbt build` of dbt_project/ (seeds, models, data and unit tests) on the DuckDB file, "
-        "the same build as materializing the dbt assets in Dagster. See docs/dbt.md.",
+        description="Run `dbt build` of dbt_project/ (seeds, models, data and unit tests) on the DuckDB file: the "
+        "Dagster job l2c_transform, recorded in the instance when DAGSTER_HOME is set. See docs/dbt.md.",
     )
     p.add_argument("--db", help=_DB_HELP)
     p.add_argument("--select", nargs="+", metavar="SELECTOR",
@@ -196,16 +197,19 @@ def _add_transform(sub: argparse._SubParsersAction) -> None:
 
 def _cmd_transform(args: argparse.Namespace) -> int:
     from l2c.config import duckdb_path
-    from l2c.transform import DbtBuildError, run_dbt_build
 
     db = duckdb_path(args.db)
     if not db.exists():
         raise CliError(f"no DuckDB file at {db}: run `l2c extract` first (or pass --db)")
-    try:
-        result = run_dbt_build(db, select=args.select)
-    except DbtBuildError as exc:
-        raise CliError(str(exc)) from None
-    print(result.summary())
+    selection = None
+    if args.select:
+        from orchestration.dbt import dbt_asset_keys
+
+        selection = dbt_asset_keys(args.select)
+        if not selection:
+            raise CliError(f"--select {' '.join(args.select)} matches no dbt model or seed")
+    # dbt's log lines and the asset's "dbt build succeeded ..." line are the progress.
+    _run_step("l2c_transform", db=db, asset_selection=selection)
     return 0
 
 
@@ -297,6 +301,18 @@ def _cmd_job(args: argparse.Namespace) -> int:
     for warning in outcome.warnings:
         print(f"warning: {warning}")
     return 0
+
+
+def _run_step(job: str, **options: object) -> None:
+    """Run a one-step job (extract, transform, report): a failure is the step's own message."""
+    from l2c.pipeline import PipelineError, run_job
+
+    try:
+        outcome = run_job(job, **options)
+    except PipelineError as exc:
+        raise CliError(exc.reason) from None
+    for warning in outcome.warnings:
+        print(f"warning: {warning}")
 
 
 def _add_parquet(sub: argparse._SubParsersAction) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -21,6 +25,7 @@ from orchestration.salesforce import (
     salesforce_schedule,
 )
 
+PROJECT = Path(__file__).resolve().parents[1]
 SESSION_ID_SHAPE = re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]{8,}")
 
 
@@ -84,7 +89,8 @@ def test_a_failing_object_fails_the_run_after_the_others_are_materialized(new_sa
     assert not result.success
     assert sorted(ev.asset_key.path[-1] for ev in result.get_asset_materialization_events()) == ["account", "lead"]
     failure = next(ev for ev in result.all_events if ev.event_type_value == "STEP_FAILURE")
-    assert "Opportunity: Opportunity: describe failed 2 times with transient errors" in str(failure.event_specific_data)
+    assert ("failed: Opportunity. Their raw tables and watermarks are unchanged; the next run completes them. "
+            "Opportunity: describe failed 2 times with transient errors") in str(failure.event_specific_data)
 
 
 def test_no_secret_reaches_logs_metadata_errors_or_the_database(new_sandbox_org, tmp_path, caplog, monkeypatch):
@@ -116,23 +122,58 @@ def test_no_secret_reaches_logs_metadata_errors_or_the_database(new_sandbox_org,
         assert not SESSION_ID_SHAPE.search(text), f"a session id leaked into the {where}"
 
 
-def test_cli_extracts_from_the_demo_org(tmp_path, capsys):
-    db = tmp_path / "demo.duckdb"
-    args = ["extract", "--demo", "--opportunities", "40", "--seed", "5", "--db", str(db),
-            "--objects", "Opportunity,OpportunityFieldHistory,blng__CreditNote__c"]
-    assert main(args) == 0
-    first = capsys.readouterr().out.splitlines()
-    assert first[0] == "starting the demo org (40 opportunities, seed 5) ..."
-    assert first[1].startswith("extracting 3 objects from https://127.0.0.1:") and first[1].endswith(str(db))
-    assert re.match(r"Opportunity +[\d,]+ records  REST full +[\d,]+ new +0 deleted +3 calls", first[2])
-    assert first[4].startswith("blng__CreditNote__c") and "skipped: blng__CreditNote__c is not in this org" in first[4]
-    assert first[5].startswith("2 loaded, 1 skipped, 0 failed in ")
+def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """``l2c`` in a new process, as a user runs it (the definitions load the object list of that run)."""
+    return subprocess.run([sys.executable, "-m", "l2c.cli", *args], env={**os.environ, **env}, cwd=PROJECT,
+                          capture_output=True, text=True, timeout=300)
 
-    assert main(args) == 0
-    second = capsys.readouterr().out.splitlines()
-    assert re.match(r"Opportunity +[\d,]+ records  REST incremental +0 new", second[2])
-    con = duckdb.connect(str(db), read_only=True)
-    assert con.execute("SELECT count(*) FROM raw_salesforce._l2c_sync_state").fetchall() == [(2,)]
+
+def test_cli_extracts_from_the_demo_org_through_the_recorded_dagster_job(tmp_path):
+    db, home = tmp_path / "demo.duckdb", tmp_path / "dagster_home"
+    home.mkdir()
+    objects_file = tmp_path / "objects.yml"
+    objects_file.write_text("objects:\n  - Opportunity\n  - OpportunityFieldHistory\n  - blng__CreditNote__c\n"
+                            "  - Account\n")
+    args = ["extract", "--demo", "--opportunities", "40", "--seed", "5", "--db", str(db),
+            "--objects-file", str(objects_file), "--objects", "Opportunity,OpportunityFieldHistory,blng__CreditNote__c"]
+    env = {"DAGSTER_HOME": str(home)}
+
+    first = _cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[0] == "starting the demo org (40 opportunities, seed 5) ..."
+    assert lines[1].startswith("extracting 3 objects from https://127.0.0.1:") and lines[1].endswith(str(db))
+    assert re.match(r"Opportunity +[\d,]+ records  REST full +[\d,]+ new +0 deleted +3 calls", lines[2])
+    assert lines[4].startswith("blng__CreditNote__c") and "skipped: blng__CreditNote__c is not in this org" in lines[4]
+    assert re.match(r"2 loaded, 1 skipped, 0 failed in [\d.]+s with \d+ API calls \(run [0-9a-f-]{36}\)$", lines[5])
+
+    second = _cli(*args, "--full-refresh", env=env)
+    assert second.returncode == 0, second.stderr
+    lines = second.stdout.splitlines()
+    # a full refresh re-reads every record and stores no version twice
+    assert re.match(r"Opportunity +[\d,]+ records  REST full +0 new", lines[2])
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw_salesforce._l2c_sync_state").fetchall() == [(2,)]
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() "
+                                                 "WHERE schema_name = 'raw_salesforce'").fetchall()}
+    assert "account" not in tables and {"opportunity", "opportunity_field_history"} <= tables  # only --objects
+
+    # Both runs are in the Dagster instance of DAGSTER_HOME, as if launched from the UI.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+        assert [(r.job_name, r.status) for r in runs] == [("salesforce_extract", dg.DagsterRunStatus.SUCCESS)] * 2
+        assert runs[0].run_id in lines[-1]  # the newest run first: the summary line names the Dagster run
+        materialized = instance.fetch_materializations(dg.AssetKey(["raw_salesforce", "opportunity"]), limit=10)
+        assert len(materialized.records) == 2
+        assert instance.fetch_materializations(dg.AssetKey(["raw_salesforce", "account"]), limit=10).records == []
+
+
+def test_cli_refuses_an_object_the_list_does_not_name(tmp_path, capsys):
+    assert main(["extract", "--db", str(tmp_path / "x.duckdb"), "--objects", "Opportunity,Invoice__c"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("l2c extract: error: Invoice__c is not in the object list ")
+    assert "objects.yml; add it there (or pass --objects-file) to extract it. Listed: User, UserRole," in err
+    assert not (tmp_path / "x.duckdb").exists()
 
 
 def test_cli_without_configuration_says_what_to_set(tmp_path, capsys, monkeypatch):
@@ -146,9 +187,11 @@ def test_cli_without_configuration_says_what_to_set(tmp_path, capsys, monkeypatc
 
 
 @pytest.mark.parametrize(("fault", "message"), [
-    ("500", "1 object(s) failed: Opportunity. Their raw tables and watermarks are unchanged; "
-            "run l2c extract again to complete them."),
-    ("limit", "Stopped: Salesforce refused Opportunity: COUNT() with REQUEST_LIMIT_EXCEEDED"),
+    # the object list's order: Account comes first
+    ("500", "l2c extract: error: 1 object(s) failed: Account. Their raw tables and watermarks are unchanged; "
+            "the next run completes them. Account: COUNT() failed 1 times with transient errors; last: HTTP 500"),
+    ("limit", "l2c extract: error: Salesforce extraction stopped: Stopped: Salesforce refused Account: COUNT() "
+              "with REQUEST_LIMIT_EXCEEDED"),
 ])
 def test_cli_exits_non_zero_with_a_clear_message(new_sandbox_org, tmp_path, capsys, monkeypatch, fault, message):
     org = new_sandbox_org()
@@ -156,10 +199,10 @@ def test_cli_exits_non_zero_with_a_clear_message(new_sandbox_org, tmp_path, caps
     monkeypatch.setenv("SALESFORCE_SESSION_ID", org.session_id)
     monkeypatch.setenv("SALESFORCE_CA_BUNDLE", org.ca_bundle)
     monkeypatch.setenv("L2C_SF_MAX_RETRIES", "0")
-    org.fail_next(fault, path_contains="/queryAll/")  # Opportunity's COUNT()
+    org.fail_next(fault, path_contains="/queryAll/")  # the first object's COUNT()
 
     code = main(["extract", "--db", str(tmp_path / "l2c.duckdb"), "--objects", "Opportunity,Account"])
     captured = capsys.readouterr()
     assert code == 1
-    assert message in captured.err
+    assert captured.err.startswith(message)
     assert org.session_id not in captured.err + captured.out

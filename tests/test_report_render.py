@@ -7,6 +7,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from report_sample import INJECTED, build_sample_db, sample_frames, write_marts
@@ -95,6 +96,20 @@ def test_cli_writes_the_report_in_the_language_asked(sample_db, tmp_path, capsys
     assert capsys.readouterr().out.strip() == f"wrote {tmp_path / 'r' / REPORT_FILE}"
     html = (tmp_path / "r" / REPORT_FILE).read_text(encoding="utf-8")
     assert '<html lang="it">' in html and "Mappa del processo" in html
+
+
+def test_cli_report_runs_are_recorded_in_the_dagster_instance(sample_db, tmp_path, monkeypatch):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+
+    assert main(["report", "--db", str(sample_db), "--out", str(tmp_path / "r")]) == 0
+
+    with dg.DagsterInstance.get() as instance:
+        (run,) = instance.get_runs()
+        assert (run.job_name, run.status) == ("l2c_write_report", dg.DagsterRunStatus.SUCCESS)
+        (record,) = instance.fetch_materializations(dg.AssetKey("l2c_report"), limit=5).records
+        assert record.asset_materialization.metadata["path"].value == str(tmp_path / "r" / REPORT_FILE)
 
 
 def test_cli_takes_folder_and_language_from_the_environment(sample_db, tmp_path, capsys, monkeypatch):

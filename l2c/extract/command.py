@@ -1,51 +1,26 @@
-"""The body of ``l2c extract``: connect (to the configured org or the local demo org), sync, report.
+"""The body of ``l2c extract``: the Dagster job ``salesforce_extract`` on the chosen objects.
 
-``--demo`` starts the local sandbox org (:class:`l2c.sandbox.server.SandboxOrg`)
-and connects to it exactly as to any org reached by session id: its
-``instance_url``, ``session_id`` and ``ca_bundle`` become the credentials, and
-the same :func:`~l2c.extract.sync.run_sync` does the rest.
+The command runs the same assets as the Dagster UI (``orchestration/salesforce.py``),
+so its runs are recorded in the Dagster instance when ``DAGSTER_HOME`` is set.
+``--objects`` selects assets of the job, ``--full-refresh`` and ``--objects-file``
+are the Salesforce resource's settings for this run, and ``--demo`` starts the
+local sandbox org (:class:`l2c.sandbox.server.SandboxOrg`) and points the
+``SALESFORCE_*`` settings at it, as ``l2c demo`` does.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
-from l2c.config import duckdb_path
-from l2c.extract.connection import ConnectionSettings, OrgConnection, SalesforceCredentials, connect_from_env
-from l2c.extract.errors import ExtractError, RunStopped
-from l2c.extract.settings import load_object_list
-from l2c.extract.sync import ObjectResult, RunResult, run_sync
+from l2c.extract.errors import ConfigurationError
+from l2c.extract.settings import OBJECTS_FILE_ENV, ObjectList, load_object_list
+from l2c.pipeline import JobOutcome, environment, run_job
 
-
-def progress_line(result: ObjectResult) -> str:
-    """One aligned line per object for the terminal."""
-    name = f"{result.object_name:<34}"
-    if result.status == "skipped":
-        return f"{name} skipped: {'; '.join(result.notices)}"
-    if result.status == "failed":
-        return f"{name} FAILED ({result.duration_seconds:.1f}s): {result.error}"
-    kind = "incremental" if result.incremental else "full"
-    return (
-        f"{name} {result.records_fetched:>9,} records  {result.mode:<4} {kind:<11} "
-        f"{result.new_versions:>9,} new  {result.deletions:>6,} deleted  {result.api_calls:>4} calls  "
-        f"{result.duration_seconds:>6.1f}s"
-    )
-
-
-@contextlib.contextmanager
-def demo_connection(n_opportunities: int, seed: int) -> Iterator[OrgConnection]:
-    """The local demo org, started for the duration of the block, reached by session id over HTTPS."""
-    from l2c.sandbox.server import SandboxOrg
-
-    with SandboxOrg(n_opportunities=n_opportunities, seed=seed) as org:
-        credentials = SalesforceCredentials(
-            instance_url=org.instance_url, session_id=org.session_id, ca_bundle=org.ca_bundle,
-            api_version=org.api_version,
-        )
-        yield OrgConnection(credentials, ConnectionSettings.from_env())
+#: The Dagster job ``l2c extract`` runs.
+EXTRACT_JOB = "salesforce_extract"
 
 
 def extract_command(
@@ -58,40 +33,50 @@ def extract_command(
     n_opportunities: int = 2000,
     seed: int = 42,
     out: TextIO | None = None,
-) -> RunResult:
-    """Run one extraction and print progress; raises :class:`ExtractError` if anything failed or stopped."""
+) -> JobOutcome:
+    """Run one extraction through Dagster, printing progress to ``out`` (default standard output).
+
+    Raises :class:`~l2c.extract.errors.ConfigurationError` for an unknown object or object list, and
+    :class:`~l2c.pipeline.PipelineError` when the run fails (its ``reason`` says why and what to do).
+    """
     out = out or sys.stdout
-    object_list = load_object_list(objects_file).select(objects)
-    database = duckdb_path(db)
+    objects_file = str(Path(objects_file).resolve()) if objects_file else None
+    settings: dict[str, object] = {"full_refresh": full_refresh}
+    if objects_file:
+        settings["objects_file"] = objects_file
+    with contextlib.ExitStack() as stack, contextlib.redirect_stdout(out):
+        # The definitions make their assets from the object list they load: the same file.
+        stack.enter_context(environment(**{OBJECTS_FILE_ENV: objects_file}))
+        selection = _selection(load_object_list(objects_file), objects)
+        if demo:
+            from l2c.demo import sandbox_environment
+            from l2c.sandbox.server import SandboxOrg
 
-    def report(result: ObjectResult) -> None:
-        print(progress_line(result), file=out, flush=True)
-        if result.status == "loaded":
-            for notice in result.notices:
-                print(f"{'':<34} note: {notice}", file=out, flush=True)
+            print(f"starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...", flush=True)
+            org = stack.enter_context(SandboxOrg(n_opportunities=n_opportunities, seed=seed))
+            stack.enter_context(environment(**sandbox_environment(org)))
+        return run_job(EXTRACT_JOB, db=db, asset_selection=selection, resource_config={"salesforce": settings})
 
-    if demo:
-        print(f"starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...", file=out, flush=True)
-        connection = demo_connection(n_opportunities, seed)
-    else:
-        connection = contextlib.nullcontext(connect_from_env())
-    with connection as conn:
-        print(f"extracting {len(object_list.objects)} objects from {conn.instance_url} into {database}",
-              file=out, flush=True)
-        run = run_sync(conn, database, object_list, full_refresh=full_refresh, on_result=report)
-    loaded = sum(o.status == "loaded" for o in run.objects)
-    skipped = sum(o.status == "skipped" for o in run.objects)
-    print(
-        f"{loaded} loaded, {skipped} skipped, {len(run.failed)} failed in {run.duration_seconds:.1f}s "
-        f"with {run.api_calls} API calls (run {run.run_id})",
-        file=out, flush=True,
-    )
-    if run.stopped:
-        raise RunStopped(run.stopped)
-    if run.failed:
-        names = ", ".join(o.object_name for o in run.failed)
-        raise ExtractError(
-            f"{len(run.failed)} object(s) failed: {names}. Their raw tables and watermarks are unchanged; "
-            "run l2c extract again to complete them."
+
+def _selection(object_list: ObjectList, names: list[str] | None) -> list | None:
+    """The asset keys of ``names`` (None: every object of the list); an unknown name is an error."""
+    from orchestration.salesforce import asset_key, salesforce_assets
+
+    listed = {spec.name.lower(): spec.name for spec in object_list.objects}
+    unknown = [name for name in names or () if name.lower() not in listed]
+    if unknown:
+        them = "it" if len(unknown) == 1 else "them"
+        raise ConfigurationError(
+            f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not in the object list "
+            f"{object_list.source}; add {them} there (or pass --objects-file) to extract {them}. Listed: "
+            + ", ".join(listed.values())
         )
-    return run
+    keys = [asset_key(listed[name.lower()]) for name in names or listed.values()]
+    # The assets are made from the object list when the definitions load (once per process).
+    missing = [key.to_user_string() for key in keys if key not in salesforce_assets.keys]
+    if missing:
+        raise ConfigurationError(
+            f"the Dagster definitions loaded in this process have no asset for {', '.join(missing)}: they were "
+            f"made from another object list than {object_list.source}; run the command in a new process"
+        )
+    return keys if names else None
