@@ -47,7 +47,8 @@ def _serve(pipe, n_opportunities: int, seed: int) -> None:
                 org.advance(timedelta(days=argument))
                 pipe.send(org.clock.isoformat())
             else:
-                pipe.send("stopped")
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                pipe.send({"peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime})
                 return
 
 
@@ -65,10 +66,12 @@ class OrgProcess:
         self.pipe.send(("advance", days))
         return self.pipe.recv()
 
-    def close(self) -> None:
+    def close(self) -> dict:
+        """Stop serving; returns the server process's peak RSS and CPU time (generation included)."""
         self.pipe.send(("stop", None))
-        self.pipe.recv()
+        usage = self.pipe.recv()
         self.process.join(timeout=30)
+        return usage
 
 
 # --- one scenario, in a fresh process -----------------------------------------------------------
