@@ -92,10 +92,15 @@ def _run_until_stopped(command: list[str], cwd: Path, env: dict[str, str]) -> in
     with _stop_signals_as_keyboard_interrupt():
         process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
         try:
-            return process.wait()
+            while True:
+                # In steps: a signal may land on any thread (polars, the demo org's server) and Python
+                # raises KeyboardInterrupt only once the main thread runs again; a plain wait() would
+                # block in waitpid and never notice.
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    return process.wait(timeout=1)
         except KeyboardInterrupt:
             print("stopping the Dagster UI ...", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
+            with contextlib.suppress(KeyboardInterrupt, subprocess.TimeoutExpired):
                 process.send_signal(signal.SIGINT)
                 process.wait(timeout=STOP_TIMEOUT_SECONDS)
             return 0
