@@ -52,13 +52,14 @@ def _put_dbt_on_path() -> None:
 def l2c_dbt_project() -> DbtProject:
     """The one ``DbtProject`` of l2c, with a manifest that matches the project files.
 
-    Under ``dagster dev`` dagster-dbt parses the project on load; elsewhere (the
-    ``l2c`` commands, tests) it is parsed here when the manifest is missing or
-    older than a model, seed or macro, so an analyst's edit shows up as assets.
+    The project is parsed when the manifest is missing or older than a model,
+    seed or macro, so an analyst's edit shows up as assets. Not on every load
+    (dagster-dbt's ``prepare_if_dev``): under ``dagster dev`` each run's worker
+    and step processes load the definitions, and re-parsing in each costs
+    seconds and has parallel steps rewrite the manifest under each other.
     """
     _put_dbt_on_path()
     project = DbtProject(project_dir=config.DBT_PROJECT_DIR)
-    project.prepare_if_dev()
     manifest = project.manifest_path
     if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime(project.project_dir):
         project.preparer.prepare(project)
