@@ -32,6 +32,7 @@ ANALYSIS_SCHEMA = "l2c_analysis"
 SEQUENCE_SEPARATOR = " → "
 LIST_SEPARATOR = ", "
 _US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3_600_000_000
 
 #: Milestone pairs of ``throughput_milestones``: (name, from activity, to activity/activities).
 MILESTONES: tuple[tuple[str, str, str | tuple[str, ...]], ...] = (
@@ -308,13 +309,20 @@ def _catalog(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def for_bi(frame: pl.DataFrame) -> pl.DataFrame:
-    """Lists → text, Durations → Float64 ``<name>_days``, Null-typed columns → text."""
+    """Lists → text, Durations → Float64 ``<name>_days``, Null-typed columns → text.
+
+    Working-time Durations (``business_*``) become ``<name>_hours``: in days of 24 hours they would read
+    as business days, which they are not (``business_days`` columns are; a working day is the calendar's
+    ``hours_per_day``).
+    """
     columns = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.List):
             separator = SEQUENCE_SEPARATOR if name in ("activities", "log_moves", "model_moves") else LIST_SEPARATOR
             columns.append(col.list.eval(pl.element().cast(pl.String)).list.join(separator).alias(name))
+        elif isinstance(dtype, pl.Duration) and name.startswith("business_"):
+            columns.append((col.dt.total_microseconds() / _US_PER_HOUR).alias(f"{name}_hours"))
         elif isinstance(dtype, pl.Duration):
             target = name if name.endswith("_days") else f"{name}_days"
             if target != name and target in frame.columns:

@@ -189,6 +189,15 @@ def test_rerun_replaces_tables_and_business_hours_are_added(marts_db):
     columns = {c for (c,) in query(marts_db, "select column_name from information_schema.columns where "
                                              "table_schema = 'l2c_analysis' and table_name = 'days_to_pay'")}
     assert "business_days_to_pay" in columns
+    # working time is in hours, business days in working days of 8 hours (9:00-17:00): never mixed up
+    cases = query(marts_db, "select count(*), count(*) filter (where abs(business_duration_hours / 8 - business_days)"
+                            " < 1e-9), count(*) filter (where business_duration_hours <= duration_days * 24) "
+                            "from l2c.l2c_analysis.throughput_cases where business_days is not null")
+    assert cases[0][0] > 0 and cases[0][0] == cases[0][1] == cases[0][2]
+    edges = {c for (c,) in query(marts_db, "select column_name from information_schema.columns where "
+                                           "table_schema = 'l2c_analysis' and table_name = 'process_map_edges'")}
+    assert {"business_median_hours", "business_p90_hours", "median_days"} <= edges
+    assert not {c for c in edges if c.startswith("business_") and c.endswith("_days")}
 
 
 def test_user_rules_file_and_missing_marts(marts_db, tmp_path):
