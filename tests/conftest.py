@@ -53,7 +53,10 @@ DBT_DEMO_SEED = 7
 DBT_DEMO_SYNCS = 4
 DBT_DEMO_SYNC_INTERVAL_DAYS = 14
 #: Objects whose org state the dbt tests compare the marts with.
-DBT_GROUND_TRUTH_OBJECTS = ("Opportunity", "Quote", "Lead", "blng__Payment__c", "Order", "User")
+DBT_GROUND_TRUTH_OBJECTS = (
+    "Opportunity", "Quote", "Lead", "blng__Payment__c", "blng__PaymentAllocationInvoice__c", "blng__Invoice__c",
+    "Order", "User",
+)
 
 
 @dataclass

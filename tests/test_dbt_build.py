@@ -31,7 +31,7 @@ def test_build_runs_every_model_data_test_and_unit_test(dbt_demo_build):
 
     assert dbt_demo_build.build.success
     assert dbt_demo_build.build.failed == []
-    assert kinds[("unit_test", "pass")] == 9
+    assert kinds[("unit_test", "pass")] == 10
     assert kinds[("seed", "success")] == 1
     assert kinds[("model", "success")] >= 45
     assert kinds[("test", "pass")] + kinds[("test", "warn")] >= 100
@@ -81,6 +81,31 @@ def test_payment_received_events_are_exactly_the_payments(dbt_demo_build, event_
     assert payments.height > 5
     assert sorted(events["source_id"]) == sorted(payments["Id"])
     assert events["amount"].cast(pl.Float64).sum() == pytest.approx(payments["blng__Amount__c"].sum())
+
+
+def test_payment_received_events_are_exactly_the_allocations(dbt_demo_build, event_log):
+    allocations = dbt_demo_build.org["blng__PaymentAllocationInvoice__c"].select(
+        pl.col("blng__Payment__c").alias("source_id"), pl.col("blng__Invoice__c").alias("invoice_id"),
+        pl.col("blng__Amount__c").alias("amount"))
+    invoice_cases = dbt_demo_build.org["blng__Invoice__c"].join(
+        dbt_demo_build.org["Order"].select(pl.col("Id").alias("blng__Order__c"), "OpportunityId"), on="blng__Order__c",
+    ).select(pl.col("Id").alias("invoice_id"), pl.col("OpportunityId").alias("case_id"))
+
+    events = event_log.filter(pl.col("activity") == "Payment Received").select(
+        "source_id", "invoice_id", pl.col("amount").cast(pl.Float64), "case_id")
+    assert allocations.height > 5
+    # one event per allocation: the allocated invoice's id and amount, on that invoice's opportunity
+    assert events.height == allocations.height
+    assert events["invoice_id"].null_count() == 0
+    assert sorted(events.drop("case_id").rows()) == sorted(allocations.rows())
+    assert sorted(events.drop("amount").rows()) == sorted(allocations.join(invoice_cases, on="invoice_id").drop(
+        "amount").rows())
+    # every paid invoice is posted in the log, and an invoice's own events carry its id
+    invoice_events = event_log.filter(pl.col("activity") == "Invoice Posted")
+    assert (invoice_events["invoice_id"] == invoice_events["source_id"]).all()
+    assert set(events["invoice_id"]) <= set(invoice_events["invoice_id"])
+    assert event_log.filter(~pl.col("activity").is_in(["Invoice Posted", "Payment Received"]))[
+        "invoice_id"].null_count() == event_log.height - invoice_events.height - events.height
 
 
 def test_converted_leads_events_sit_on_their_opportunity(dbt_demo_build, event_log):

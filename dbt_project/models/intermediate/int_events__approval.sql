@@ -40,7 +40,8 @@ final as (
         quotes.grand_total as amount,
         cast(null as {{ l2c_type('string') }}) as old_value,
         quotes.quote_id as new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        cast(null as {{ l2c_type('string') }}) as invoice_id
     from steps
     inner join process_instances
         on steps.process_instance_id = process_instances.process_instance_id

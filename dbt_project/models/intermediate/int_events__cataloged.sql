@@ -53,7 +53,8 @@ final as (
         events.amount,
         events.old_value,
         events.new_value,
-        events.due_date
+        events.due_date,
+        events.invoice_id
     from events
     inner join activities
         on

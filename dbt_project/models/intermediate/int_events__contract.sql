@@ -113,7 +113,8 @@ final as (
         cast(null as decimal(18, 2)) as amount,
         events.old_value,
         events.new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        cast(null as {{ l2c_type('string') }}) as invoice_id
     from events
     inner join contract_cases
         on events.contract_id = contract_cases.contract_id

@@ -1,5 +1,6 @@
 -- Invoice Posted: one event per Salesforce Billing invoice that is not a
--- draft, attached to its order's case, with the due date as attribute.
+-- draft, attached to its order's case, with the due date as attribute and
+-- its own id in invoice_id (the key Payment Received events pair with).
 --
 -- The invoice date is only a date. The event takes the moment the invoice was
 -- posted when the synced versions show it (a version that is Posted after one
@@ -83,7 +84,8 @@ final as (
         invoices.total_amount as amount,
         cast(null as {{ l2c_type('string') }}) as old_value,
         invoices.invoice_status as new_value,
-        invoices.due_date
+        invoices.due_date,
+        invoices.invoice_id
     from invoices
     left join posting_seen
         on invoices.invoice_id = posting_seen.invoice_id

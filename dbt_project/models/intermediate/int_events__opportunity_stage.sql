@@ -208,7 +208,8 @@ final as (
         cast(null as decimal(18, 2)) as amount,
         entries.previous_stage as old_value,
         entries.stage_name as new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        cast(null as {{ l2c_type('string') }}) as invoice_id
     from stage_entries as entries
     inner join opportunities
         on entries.opportunity_id = opportunities.opportunity_id

@@ -126,7 +126,8 @@ final as (
         events.amount,
         cast(null as {{ l2c_type('string') }}) as old_value,
         cast(null as {{ l2c_type('string') }}) as new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        cast(null as {{ l2c_type('string') }}) as invoice_id
     from events
     inner join orders
         on events.order_id = orders.order_id

@@ -1,9 +1,16 @@
--- Payment Received: a payment allocated to invoices of an opportunity's
--- orders (payment allocation -> invoice -> order -> opportunity), one event
--- per payment and case, with the amount allocated to that case. Canceled
--- payments and unallocations do not count. The payment date is only a date:
--- the payment record's creation instant is used when it falls within a day of
--- the payment date (time zones), else UTC midnight of the payment date.
+-- Payment Received: one event per payment and invoice it is allocated to
+-- (payment allocation -> invoice -> order -> opportunity), with that
+-- invoice's id in invoice_id and the amount allocated to it, so each invoice
+-- is paired with exactly its own payments (days to pay). A payment split over
+-- several invoices is one event per invoice; several allocation rows of a
+-- payment to one invoice (one per invoice line) are summed. An unallocation
+-- takes its amount back: an invoice whose allocations are all taken back is
+-- not paid by that payment (a reallocated payment pays only the new invoice).
+-- A payment without any allocation is one event with a null invoice_id and
+-- the payment's amount; it has no case (see the orphans mart). Canceled and
+-- draft payments do not count. The payment date is only a date: the payment
+-- record's creation instant is used when it falls within a day of the payment
+-- date (time zones), else UTC midnight of the payment date.
 
 with
 
@@ -16,8 +23,12 @@ payments as (
 
 allocations as (
 
-    select * from {{ ref('stg_salesforce__payment_allocation') }}
-    where coalesce(allocation_type, 'Allocation') <> 'Unallocation'
+    select
+        payment_id,
+        invoice_id,
+        coalesce(allocation_type, 'Allocation') = 'Unallocation' as is_unallocation,
+        amount
+    from {{ ref('stg_salesforce__payment_allocation') }}
 
 ),
 
@@ -33,18 +44,33 @@ order_cases as (
 
 ),
 
+net_allocations as (
+
+    select
+        payment_id,
+        invoice_id,
+        sum(case when is_unallocation then -abs(amount) else amount end) as allocated_amount,
+        sum(case when is_unallocation then 0 else 1 end) as allocation_count
+    from allocations
+    group by payment_id, invoice_id
+
+),
+
 allocated as (
 
     select
-        allocations.payment_id,
+        net_allocations.payment_id,
+        net_allocations.invoice_id,
         order_cases.case_id,
-        sum(allocations.amount) as allocated_amount
-    from allocations
+        net_allocations.allocated_amount
+    from net_allocations
     left join invoices
-        on allocations.invoice_id = invoices.invoice_id
+        on net_allocations.invoice_id = invoices.invoice_id
     left join order_cases
         on invoices.order_id = order_cases.order_id
-    group by allocations.payment_id, order_cases.case_id
+    where
+        net_allocations.allocation_count > 0
+        and coalesce(net_allocations.allocated_amount > 0, true)
 
 ),
 
@@ -57,7 +83,7 @@ final as (
         payments.payment_id as source_id,
         'blng__PaymentDate__c' as source_field,
         cast(null as {{ l2c_type('string') }}) as source_value,
-        coalesce(allocated.case_id, 'unattached') as event_key,
+        coalesce(allocated.invoice_id, 'unallocated') as event_key,
         case
             when
                 abs({{ dbt.datediff('payments.payment_date', 'cast(payments.created_at as date)', 'day') }}) <= 1
@@ -69,7 +95,8 @@ final as (
         cast(coalesce(allocated.allocated_amount, payments.amount) as decimal(18, 2)) as amount,
         cast(null as {{ l2c_type('string') }}) as old_value,
         payments.payment_type as new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        allocated.invoice_id
     from payments
     left join allocated
         on payments.payment_id = allocated.payment_id

@@ -94,7 +94,8 @@ final as (
         events.amount,
         events.old_value,
         events.new_value,
-        cast(null as date) as due_date
+        cast(null as date) as due_date,
+        cast(null as {{ l2c_type('string') }}) as invoice_id
     from events
     inner join quotes
         on events.quote_id = quotes.quote_id

@@ -34,6 +34,7 @@ final as (
         events.old_value,
         events.new_value,
         events.due_date,
+        events.invoice_id,
         events.is_milestone,
         coalesce(
             events.source_object <> 'Lead' and events.event_at < opportunities.created_at,
