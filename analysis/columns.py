@@ -25,6 +25,12 @@ EVENT_LOG_COLUMNS = (
     SOURCE_OBJECT, SOURCE_ID, STAGE, AMOUNT, OLD_VALUE, NEW_VALUE,
 )
 
+# Optional event attributes: the dbt event log and imported logs have them (null
+# where they do not apply); analyses use them when a log has them.
+DUE_DATE = "due_date"
+INVOICE_ID = "invoice_id"
+EVENT_LOG_OPTIONAL_COLUMNS = (DUE_DATE, INVOICE_ID)
+
 # cases mart
 OWNER_ID = "owner_id"
 OWNER_NAME = "owner_name"

@@ -3,13 +3,17 @@
 Invoices and payments arrive in the event log as ``Invoice Posted`` and
 ``Payment Received`` events. What this module needs from the log:
 
-* ``Invoice Posted`` events with ``source_id`` (the invoice id; the event id is
-  used when it is missing) and, for lateness, a ``due_date`` event attribute
-  (Date, Datetime or ISO text);
+* ``Invoice Posted`` events with the invoice id in ``invoice_id`` (the dbt
+  event log) or ``source_id`` (the event id is used when both are missing)
+  and, for lateness, a ``due_date`` event attribute (Date, Datetime or ISO
+  text);
 * ``Payment Received`` events, linked to their invoice by an ``invoice_id``
-  column when the log has one (a payment allocated to several invoices is one
-  event per invoice); otherwise the k-th payment of a case pays the k-th
-  invoice of that case, in time order.
+  column (the dbt event log has one: a payment allocated to several invoices
+  is one event per invoice). A payment without one (a log without the column,
+  such as most imported files, or a null value) falls back to order: the k-th
+  unlinked payment of a case pays the k-th invoice of that case that no
+  linked payment names, in time order. A linked payment whose invoice is not
+  in the log pays nothing else.
 
 The last payment of an invoice marks it paid (partial payments are not netted
 against amounts). Everything is vectorised: one group-by per table.
@@ -28,8 +32,8 @@ from analysis.log import EventLog, as_event_log
 
 INVOICE_POSTED = "Invoice Posted"
 PAYMENT_RECEIVED = "Payment Received"
-DUE_DATE = "due_date"
-INVOICE_ID = "invoice_id"
+DUE_DATE = C.DUE_DATE
+INVOICE_ID = C.INVOICE_ID
 
 _US_PER_DAY = 86_400_000_000
 
@@ -86,29 +90,14 @@ def days_to_pay(
     tz = calendar.timezone if calendar is not None else "UTC"
     if as_of is None:
         as_of = events.get_column(C.TIMESTAMP).max() if events.height else datetime(1970, 1, 1)
-    invoice_id = pl.coalesce(
-        pl.col(C.SOURCE_ID).cast(pl.String) if C.SOURCE_ID in events.columns else pl.lit(None, dtype=pl.String),
-        pl.col(C.EVENT_ID),
-    )
+    invoice_id = pl.coalesce(_text(events, INVOICE_ID), _text(events, C.SOURCE_ID), pl.col(C.EVENT_ID))
     invoices = (
         events.filter(pl.col(C.ACTIVITY) == invoice_activity)
         .with_columns(invoice_id.alias(INVOICE_ID), _due_date(events).alias(DUE_DATE))
         .group_by(C.CASE_ID, INVOICE_ID)
         .agg(pl.col(C.TIMESTAMP).min().alias("posted_at"), pl.col(DUE_DATE).drop_nulls().first())
-        .sort(C.CASE_ID, "posted_at", INVOICE_ID)
     )
-    payments = events.filter(pl.col(C.ACTIVITY) == payment_activity)
-    if INVOICE_ID in events.columns:
-        paid = payments.group_by(pl.col(INVOICE_ID).cast(pl.String)).agg(
-            pl.col(C.TIMESTAMP).max().alias("paid_at"), pl.len().cast(pl.Int64).alias("payments"))
-        out = invoices.join(paid, on=INVOICE_ID, how="left")
-    else:
-        # No link column: pair the k-th payment of a case with its k-th invoice.
-        rank = pl.int_range(pl.len()).over(C.CASE_ID).alias("__k")
-        paid = payments.select(C.CASE_ID, pl.col(C.TIMESTAMP).alias("paid_at")).with_columns(rank)
-        out = invoices.with_columns(rank).join(paid, on=[C.CASE_ID, "__k"], how="left").drop("__k").with_columns(
-            pl.col("paid_at").is_not_null().cast(pl.Int64).alias("payments"))
-    out = out.with_columns(pl.col("payments").fill_null(0), pl.col("paid_at").is_not_null().alias("is_paid"))
+    out = _pay_invoices(invoices, events.filter(pl.col(C.ACTIVITY) == payment_activity))
     out = out.with_columns(
         ((pl.col("paid_at") - pl.col("posted_at")).dt.total_microseconds() / _US_PER_DAY).alias("days_to_pay"))
     if calendar is not None:
@@ -133,6 +122,47 @@ def days_to_pay(
         out = out.join(cases.select(pl.col(C.CASE_ID).cast(pl.String), *by).unique(C.CASE_ID), on=C.CASE_ID,
                        how="left")
     return out.sort(C.CASE_ID, "posted_at", INVOICE_ID)
+
+
+def _pay_invoices(invoices: pl.DataFrame, payments: pl.DataFrame) -> pl.DataFrame:
+    """``invoices`` with ``paid_at`` (last payment) and ``payments`` (how many paid it).
+
+    A payment naming its invoice in ``invoice_id`` pays that invoice. The
+    others pay by order: the k-th of a case pays the case's k-th invoice
+    (by posting time) that no named payment pays.
+    """
+    payments = payments.select(C.CASE_ID, C.TIMESTAMP, _text(payments, INVOICE_ID).alias("__pays"))
+    named = (
+        payments.filter(pl.col("__pays").is_not_null())
+        .group_by(pl.col("__pays").alias(INVOICE_ID))
+        .agg(pl.col(C.TIMESTAMP).max().alias("paid_at"), pl.len().cast(pl.Int64).alias("payments"))
+    )
+    out = invoices.join(named, on=INVOICE_ID, how="left")
+    by_name = out.filter(pl.col("payments").is_not_null())
+    rank = pl.int_range(pl.len()).over(C.CASE_ID).alias("__k")
+    unnamed = (
+        payments.filter(pl.col("__pays").is_null())
+        .select(C.CASE_ID, pl.col(C.TIMESTAMP).alias("paid_at"))
+        .with_columns(rank)
+    )
+    by_order = (
+        out.filter(pl.col("payments").is_null())
+        .drop("paid_at", "payments")
+        .sort(C.CASE_ID, "posted_at", INVOICE_ID)
+        .with_columns(rank)
+        .join(unnamed, on=[C.CASE_ID, "__k"], how="left")
+        .drop("__k")
+        .with_columns(pl.col("paid_at").is_not_null().cast(pl.Int64).alias("payments"))
+    )
+    return pl.concat([by_name, by_order.select(by_name.columns)]).with_columns(
+        pl.col("paid_at").is_not_null().alias("is_paid"))
+
+
+def _text(events: pl.DataFrame, column: str) -> pl.Expr:
+    """The column as text, or nulls when the log has no such column."""
+    if column in events.columns:
+        return pl.col(column).cast(pl.String)
+    return pl.lit(None, dtype=pl.String)
 
 
 def _due_date(events: pl.DataFrame) -> pl.Expr:

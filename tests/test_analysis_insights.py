@@ -81,6 +81,61 @@ def test_days_to_pay_links_payments_to_invoices_by_invoice_id():
     assert invoices.select("invoice_id", "days_to_pay", "is_late").rows() == [("i1", 4.0, True), ("i2", 2.0, False)]
 
 
+# Two invoices of one case, paid out of order: a partial payment of i2, then i1 in
+# full, then the rest of i2. Invoice rows name their invoice in invoice_id (their
+# source_id is some other record id, as in an imported log).
+TWO_INVOICES = pl.DataFrame({
+    "case_id": ["A"] * 5,
+    "activity": ["Invoice Posted", "Invoice Posted", "Payment Received", "Payment Received", "Payment Received"],
+    "timestamp": [datetime(2024, 1, 1, 9), datetime(2024, 1, 2, 9), datetime(2024, 1, 10, 9),
+                  datetime(2024, 1, 20, 9), datetime(2024, 2, 5, 9)],
+    "source_id": ["e1", "e2", "p1", "p2", "p3"],
+    "invoice_id": ["i1", "i2", "i2", "i1", "i2"],
+    "due_date": ["2024-01-31", "2024-02-01", None, None, None],
+})
+
+
+def test_days_to_pay_pairs_each_invoice_with_its_own_payments():
+    invoices = days_to_pay(analysis.read_event_log(TWO_INVOICES))
+
+    assert invoices.select("invoice_id", "paid_at", "payments", "days_to_pay", "days_after_due",
+                           "aging_bucket").rows() == [
+        ("i1", datetime(2024, 1, 20, 9, tzinfo=_utc()), 1, 19.0, -11, "paid on time"),
+        ("i2", datetime(2024, 2, 5, 9, tzinfo=_utc()), 2, 34.0, 4, "paid 1-30 days late"),
+    ]
+
+
+def test_days_to_pay_without_invoice_ids_pairs_by_order_and_gets_this_log_wrong():
+    # The same log as an import without the link column: the k-th payment pays the k-th
+    # invoice, so i1 looks paid by i2's partial payment and i2 by i1's payment.
+    invoices = days_to_pay(analysis.read_event_log(TWO_INVOICES.drop("invoice_id")))
+
+    assert invoices.select("invoice_id", "paid_at", "payments", "days_to_pay", "aging_bucket").rows() == [
+        ("e1", datetime(2024, 1, 10, 9, tzinfo=_utc()), 1, 9.0, "paid on time"),
+        ("e2", datetime(2024, 1, 20, 9, tzinfo=_utc()), 1, 18.0, "paid on time"),
+    ]
+
+
+def test_days_to_pay_falls_back_to_order_only_for_payments_without_invoice_id():
+    frame = pl.DataFrame({
+        "case_id": ["A", "A", "A", "A", "A", "A", "B", "B", "B"],
+        "activity": ["Invoice Posted", "Invoice Posted", "Invoice Posted", "Payment Received", "Payment Received",
+                     "Payment Received", "Invoice Posted", "Payment Received", "Payment Received"],
+        "timestamp": [T0, T0 + timedelta(days=1), T0 + timedelta(days=2), T0 + timedelta(days=4),
+                      T0 + timedelta(days=5), T0 + timedelta(days=8), T0, T0 + timedelta(days=1),
+                      T0 + timedelta(days=3)],
+        "source_id": ["i1", "i2", "i3", "pX", "pY", "pZ", "i4", "pG", "pB"],
+        # pX names i2; pY and pZ name nothing and pay i1 and i3, the invoices no payment names.
+        # pG names an invoice that is not in the log: it pays nothing else; pB pays i4.
+        "invoice_id": [None, None, None, "i2", None, None, None, "ghost", None],
+    })
+    invoices = days_to_pay(analysis.read_event_log(frame))
+
+    assert invoices.select("case_id", "invoice_id", "payments", "days_to_pay").rows() == [
+        ("A", "i1", 1, 5.0), ("A", "i2", 1, 3.0), ("A", "i3", 1, 6.0), ("B", "i4", 1, 3.0),
+    ]
+
+
 def test_days_to_pay_summary_and_late_cases():
     invoices = days_to_pay(event_log(BILLING))
     summary = days_to_pay_summary(invoices).row(0, named=True)
