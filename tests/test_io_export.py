@@ -265,6 +265,12 @@ def test_ocel_export_of_the_salesforce_log_has_its_objects_and_relations(dbt_dem
     assert all(any(r["qualifier"] in ("opportunity", "lead") for r in e["relationships"]) for e in doc["events"])
     qualifiers = Counter(r["qualifier"] for e in doc["events"] for r in e["relationships"])
     assert {"opportunity", "lead", "quote", "contract", "order", "invoice", "payment"} <= set(qualifiers)
+    # A payment event relates to the invoice it pays (its invoice_id) as well as to the payment.
+    payments = [e for e in doc["events"] if e["type"] == "Payment Received"]
+    paid = {a["value"] for e in payments for a in e["attributes"] if a["name"] == "invoice_id"}
+    assert payments and len(paid) > 1
+    assert all({r["qualifier"] for r in e["relationships"]} >= {"payment", "invoice"} for e in payments)
+    assert {r["objectId"] for e in payments for r in e["relationships"] if r["qualifier"] == "invoice"} == paid
     o2o = Counter(r["qualifier"] for o in doc["objects"] for r in o["relationships"])
     assert o2o["quote for"] == quote_links
     assert o2o["pays"] == payment_links

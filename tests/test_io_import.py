@@ -10,6 +10,8 @@ import duckdb
 import openpyxl
 import pytest
 
+import analysis
+from analysis.payments import days_to_pay
 from l2c.cli import main
 from l2c.eventlog_io import (
     EventLogImportError,
@@ -100,7 +102,7 @@ def test_template_imports_into_the_event_log_and_cases_contract(template, db):
     columns = [r[0] for r in query(db, "SELECT column_name FROM (DESCRIBE {event_log})")]
     assert columns == ["event_id", "case_id", "activity", "timestamp", "activity_order", "resource", "resource_name",
                        "resource_role", "source_object", "source_id", "stage", "amount", "old_value", "new_value",
-                       "due_date", "is_milestone", "is_before_case_created"]
+                       "due_date", "invoice_id", "is_milestone", "is_before_case_created"]
     # Milestones as the dbt activity catalog marks them.
     assert query(db, "SELECT activity FROM {event_log} WHERE is_milestone ORDER BY timestamp LIMIT 4") == [
         ("Opportunity Created",), ("Opportunity Created",), ("Quote Created",), ("Quote Approved",),
@@ -154,6 +156,28 @@ Opportunity Id;Activity Name;Date;Opportunity Owner;Stage Name;Amount;Won;Discou
     # Flags win over detection: read the rep as the case id.
     import_event_log(path, db, columns={"case": "Opportunity Owner"})
     assert query(db, "SELECT case_id, owner_name FROM {cases}") == [("Ann", None)]
+
+
+def test_invoice_numbers_pair_each_payment_with_its_invoice(tmp_path, db):
+    # Two invoices paid out of order: a partial payment of 1002, then 1001, then the rest of 1002.
+    path = write_csv(tmp_path / "billing.csv", """
+Case ID,Activity,Timestamp,Invoice Number,Due Date
+A,Invoice Posted,2024-01-01 09:00,1001,2024-01-31
+A,Invoice Posted,2024-01-02 09:00,1002,2024-02-01
+A,Payment Received,2024-01-10 09:00,1002,
+A,Payment Received,2024-01-20 09:00,1001,
+A,Payment Received,2024-02-05 09:00,1002,
+""")
+    summary = import_event_log(path, db)
+
+    assert "invoice-id       <- 'Invoice Number' (detected)" in summary.mapping
+    assert query(db, "SELECT invoice_id FROM {event_log} ORDER BY activity_order") == [
+        ("1001",), ("1002",), ("1002",), ("1001",), ("1002",)]
+    with duckdb.connect(str(db), read_only=True) as con:
+        events = con.sql(f"SELECT * FROM {qualified(con, 'l2c', 'event_log')}").pl()
+    invoices = days_to_pay(analysis.read_event_log(events))
+    assert invoices.select("invoice_id", "payments", "days_to_pay", "days_after_due").rows() == [
+        ("1001", 1, 19.0, -11), ("1002", 2, 34.0, 4)]
 
 
 @pytest.mark.parametrize(

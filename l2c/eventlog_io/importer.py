@@ -545,6 +545,7 @@ class _Import:
             "CAST(NULL AS VARCHAR) AS old_value",
             "CAST(NULL AS VARCHAR) AS new_value",
             f"{self._role_expression('due_date', types) or 'CAST(NULL AS DATE)'} AS due_date",
+            f"CAST({self._role_expression('invoice_id', types) or 'NULL'} AS VARCHAR) AS invoice_id",
             f"activity IN ({_sql_list(_catalog_milestones())}) AS is_milestone",
             "false AS is_before_case_created",
         ]

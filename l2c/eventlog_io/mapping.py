@@ -24,7 +24,7 @@ CASE_PREFIX = "case:"
 #: The XES key of the lifecycle transition (start/complete/...), kept under this name.
 LIFECYCLE_COLUMN = "lifecycle:transition"
 #: Event-log columns the dbt mart has beyond ``analysis.columns.EVENT_LOG_COLUMNS``; an import writes them too.
-EXTRA_EVENT_LOG_COLUMNS = ("due_date", "is_milestone", "is_before_case_created")
+EXTRA_EVENT_LOG_COLUMNS = (*C.EVENT_LOG_OPTIONAL_COLUMNS, "is_milestone", "is_before_case_created")
 #: Internal column: the row number a user sees for each imported event (see ``Source.row_label``).
 ROW_COLUMN = "_l2c_row"
 
@@ -83,9 +83,13 @@ ROLES: tuple[Role, ...] = (
     Role("activity_order", C.ACTIVITY_ORDER, "event", (
         "activity order", "event order", "sequence", "sequence number",
     ), "tie-breaker for events with the same timestamp (an integer)"),
-    Role("due_date", "due_date", "event", (
+    Role("due_date", C.DUE_DATE, "event", (
         "due date", "duedate", "invoice due date", "payment due date",
     ), "invoice due date (on Invoice Posted events; days-to-pay lateness uses it)"),
+    Role("invoice_id", C.INVOICE_ID, "event", (
+        "invoice id", "invoiceid", "invoice number", "invoice no", "invoice",
+    ), "the invoice the event is about: the invoice itself on Invoice Posted, the invoice paid on Payment "
+       "Received (days to pay pairs payments with invoices by it; without it, by order)"),
     Role("stage", C.STAGE, "event", (
         "stage", "stage name", "stagename", "opportunity stage",
     ), "opportunity stage after the event"),

@@ -6,7 +6,8 @@ from the dbt staging views (schema ``l2c_staging``, latest version of each
 record) and, for opportunities, from ``l2c.cases`` with every case attribute.
 Each event of ``l2c.event_log`` is related (E2O) to its case's opportunity and
 to the record it comes from (``source_object``/``source_id``; an approval step
-to the quote or contract it approves). Leads that never became an opportunity
+to the quote or contract it approves; a payment also to the invoice it pays,
+``invoice_id``). Leads that never became an opportunity
 bring their events from ``l2c.lead_event_log``. Objects are related to each other (O2O)
 through Salesforce's lookups: lead → converted opportunity, quote →
 opportunity, opportunity → contract, order → opportunity and contract,
@@ -240,6 +241,9 @@ class OcelModel:
                 parts.append(
                     f"SELECT id, source_id, '{source.type.lower()}' FROM ocel_event WHERE source_object IN ({objects})"
                 )
+            if C.INVOICE_ID in self.event_attributes.types:
+                # A payment event is about the invoice it pays too (one event per allocated invoice).
+                parts.append(f"SELECT id, {C.INVOICE_ID}, 'invoice' FROM ocel_event WHERE {C.INVOICE_ID} IS NOT NULL")
             steps, instances = self._view("stg_salesforce__process_instance_step"), self._view(
                 "stg_salesforce__process_instance"
             )
