@@ -227,3 +227,17 @@ def test_analysis_failure_keeps_tables_already_written(marts_db, tmp_path):
     assert query(marts_db, "select count(*) from l2c.l2c_analysis.conformance_rules") == [(len(load_rules()),)]
     assert query(marts_db, "select count(*) from l2c.l2c_analysis.variants") == [(5,)]
 
+
+
+def test_rules_read_the_mart_columns_they_name(marts_db, tmp_path):
+    """The marts are read with only the columns the analyses use: a rule's when/where columns are added."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n"
+        "  - id: paid_from_invoice\n    template: response\n    activities: [Invoice Posted, Payment Received]\n"
+        "    when: {currency: EUR}\n"  # a cases column no analysis reads by itself
+        "    where: {Payment Received: {resource_role: Finance}}\n"  # nor this event column: no event matches
+    )
+    write_analysis_marts(marts_db, rules_path=rules, progress=None)
+    assert query(marts_db, "select rule, cases_checked, violations from l2c.l2c_analysis.conformance_rules") == [
+        ("paid_from_invoice", 10, 7)]
