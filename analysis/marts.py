@@ -125,6 +125,7 @@ def write_analysis_marts(
         # One short write per table: DuckDB has one writer, and readers should not wait for the analyses.
         with duckdb.connect(str(path)) as con:
             written[table] = _replace_table(con, table, frame)
+        del frame  # not held while the next analysis computes
         say(f"{ANALYSIS_SCHEMA}.{table}: {written[table]} rows")
     return written
 
@@ -189,9 +190,13 @@ def _analyses(log, cases, lead_log, catalog, calendar, rules, rules_given, say):
     yield "root_causes", all_root_causes
     if C.OWNER_ID in cases.columns and C.IS_WON in cases.columns:
         yield "rep_performance", lambda: rep_performance(cases, log, checks=checks(), rework=rework_cases())
+    # What is left needs neither the checks nor the rework (the checks are one row per case and rule).
+    memo.pop("checks", None)
+    memo.pop("rework", None)
     if C.DISCOUNT_PCT in cases.columns and C.IS_WON in cases.columns:
         yield "discount_bands", lambda: discounts(cases, invoices=invoices())
     yield "days_to_pay", invoices
+    memo.pop("invoices", None)
     if lead_log is not None:
         by = C.LEAD_SOURCE if C.LEAD_SOURCE in lead_log.events.columns else None
         yield "lead_funnel", lambda: lead_funnel(lead_log, by=by, cases=cases)
@@ -366,20 +371,30 @@ def for_bi(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
+#: Rows converted for BI and handed to DuckDB at a time: the text and Arrow copies of a big table
+#: (conformance_cases: 2.3 M rows at 300k opportunities) stay small instead of doubling it at once.
+_WRITE_ROWS = 500_000
+
+
 def _replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
-    """Replace ``l2c_analysis.<table>`` with ``frame`` in one transaction."""
-    data = for_bi(frame).to_arrow()
+    """Replace ``l2c_analysis.<table>`` with ``frame`` in one transaction, a slice of rows at a time."""
     target = f'"{_catalog(con)}"."{ANALYSIS_SCHEMA}"'
     con.execute(f"create schema if not exists {target}")
-    con.register("__l2c_analysis_frame", data)
+    con.execute("begin transaction")
     try:
-        con.execute("begin transaction")
-        try:
-            con.execute(f'create or replace table {target}."{table}" as select * from __l2c_analysis_frame')
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-    finally:
-        con.unregister("__l2c_analysis_frame")
-    return data.num_rows
+        for offset in range(0, max(frame.height, 1), _WRITE_ROWS):
+            data = for_bi(frame.slice(offset, _WRITE_ROWS)).to_arrow()
+            con.register("__l2c_analysis_frame", data)
+            try:
+                if offset == 0:
+                    con.execute(f'create or replace table {target}."{table}" as select * from __l2c_analysis_frame')
+                else:
+                    con.execute(f'insert into {target}."{table}" select * from __l2c_analysis_frame')
+            finally:
+                con.unregister("__l2c_analysis_frame")
+            del data
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return frame.height
