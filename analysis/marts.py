@@ -1,8 +1,9 @@
 """Run every analysis on the dbt marts of a DuckDB file and write the results back for BI.
 
 :func:`write_analysis_marts` reads ``l2c.event_log``, ``l2c.cases`` and (when
-present) ``l2c.lead_event_log`` and ``l2c.activities``, computes every analysis
-and writes one table per result into schema ``l2c_analysis``. Each table is
+present) ``l2c.lead_event_log`` and ``l2c.activities`` (only the columns the
+analyses use: memory is the limit at scale), computes every analysis and
+writes one table per result into schema ``l2c_analysis``. Each table is
 replaced atomically (``CREATE OR REPLACE`` inside a transaction), so a reader
 sees the previous or the new version, never a half-written one; a failure in
 one analysis leaves the tables already written intact.
