@@ -52,18 +52,7 @@ BREAKDOWN_ATTRIBUTES = (C.REGION, C.TEAM, C.INDUSTRY, "customer_segment", C.PROD
 #: Outcomes written to ``root_causes``.
 ROOT_CAUSE_OUTCOMES = ("long_cycle", "lost", "non_conformant", "late_payment")
 
-#: Every table ``write_analysis_marts`` can write, in writing order (one Dagster asset each).
-ANALYSIS_TABLES = (
-    "variants", "process_map_edges", "throughput_cases", "throughput_milestones", "bottlenecks", "rework",
-    "rework_cases", "rework_stage_moves", "conformance_cases", "conformance_rules", "conformance_fitness",
-    "conformance_deviations", "root_causes", "rep_performance", "discount_bands", "days_to_pay", "lead_funnel",
-)
-#: Tables written only when their inputs exist (pm4py installed; lead log, discounts or owners present).
-OPTIONAL_ANALYSIS_TABLES = frozenset({
-    "conformance_fitness", "conformance_deviations", "rep_performance", "discount_bands", "lead_funnel",
-})
-
-#: Every table :func:`write_analysis_marts` can write, in writing order.
+#: Every table :func:`write_analysis_marts` can write, in writing order (one Dagster asset each).
 ANALYSIS_TABLES: tuple[str, ...] = (
     "variants", "process_map_edges", "throughput_cases", "throughput_milestones", "bottlenecks", "rework",
     "rework_cases", "rework_stage_moves", "conformance_cases", "conformance_rules", "conformance_fitness",
