@@ -8,8 +8,10 @@ report. Then prints a short summary.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,6 +64,15 @@ def sandbox_environment(org) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def serving_demo_org(n_opportunities: int, seed: int) -> Iterator:
+    """A freshly generated demo org, served for the block, with the ``SALESFORCE_*`` settings pointing at it."""
+    from l2c.sandbox.server import SandboxOrg
+
+    with SandboxOrg(n_opportunities=n_opportunities, seed=seed) as org, environment(**sandbox_environment(org)):
+        yield org
+
+
 #: The demo is extracted like a scheduled org: several syncs a week apart, so that the status
 #: changes Salesforce keeps no history for (quotes, orders) are seen as successive versions.
 DEMO_SYNCS = 4
@@ -72,24 +83,21 @@ def run_demo(n_opportunities: int = 2000, seed: int = 42, db: str | os.PathLike 
              report_dir: str | os.PathLike | None = None, syncs: int = DEMO_SYNCS,
              say=print) -> tuple[JobOutcome, Summary]:
     """Extract a freshly started demo org ``syncs`` times a week apart, then run everything; return the last run."""
-    from l2c.sandbox.server import SandboxOrg
-
     database = config.duckdb_path(db)
     report = config.report_dir(report_dir)
     started = time.perf_counter()
     steps = syncs + 1
     say(f"[1/{steps}] generating and starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...")
-    with SandboxOrg(n_opportunities=n_opportunities, seed=seed) as org:
+    with serving_demo_org(n_opportunities, seed) as org:
         say(f"      demo org serving at {org.instance_url} ({time.perf_counter() - started:.1f}s)")
-        with environment(**sandbox_environment(org)):
-            for sync in range(1, syncs):
-                say(f"[{sync + 1}/{steps}] Salesforce extraction at org time {org.clock:%Y-%m-%d} "
-                    f"(job salesforce_extract)")
-                run_job("salesforce_extract", db=database, log_level="WARNING")
-                org.advance(DEMO_SYNC_INTERVAL)
-            say(f"[{steps}/{steps}] the whole pipeline at org time {org.clock:%Y-%m-%d}: Salesforce extraction → "
-                "dbt build → analyses → report (job l2c_daily)")
-            outcome = run_job("l2c_daily", db=database, report_dir=report)
+        for sync in range(1, syncs):
+            say(f"[{sync + 1}/{steps}] Salesforce extraction at org time {org.clock:%Y-%m-%d} "
+                f"(job salesforce_extract)")
+            run_job("salesforce_extract", db=database, log_level="WARNING")
+            org.advance(DEMO_SYNC_INTERVAL)
+        say(f"[{steps}/{steps}] the whole pipeline at org time {org.clock:%Y-%m-%d}: Salesforce extraction → "
+            "dbt build → analyses → report (job l2c_daily)")
+        outcome = run_job("l2c_daily", db=database, report_dir=report)
         clock = org.clock
     summary = summarize(database, report / "index.html")
     summary.org_clock = clock

@@ -49,12 +49,10 @@ def extract_command(
         stack.enter_context(environment(**{OBJECTS_FILE_ENV: objects_file}))
         selection = _selection(load_object_list(objects_file), objects)
         if demo:
-            from l2c.demo import sandbox_environment
-            from l2c.sandbox.server import SandboxOrg
+            from l2c.demo import serving_demo_org
 
             print(f"starting the demo org ({n_opportunities:,} opportunities, seed {seed}) ...", flush=True)
-            org = stack.enter_context(SandboxOrg(n_opportunities=n_opportunities, seed=seed))
-            stack.enter_context(environment(**sandbox_environment(org)))
+            stack.enter_context(serving_demo_org(n_opportunities, seed))
         return run_job(EXTRACT_JOB, db=db, asset_selection=selection, resource_config={"salesforce": settings})
 
 
